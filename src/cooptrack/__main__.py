@@ -1,0 +1,3 @@
+from cooptrack.cli import main
+
+main()

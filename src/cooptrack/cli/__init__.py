@@ -1,0 +1,50 @@
+"""The command line: parse, call one service, print. Exit codes: 0 ok, 1 invalid input
+(nothing written), 2 usage error."""
+
+from __future__ import annotations
+
+import typer
+
+from cooptrack.cli.common import command
+
+app = typer.Typer(
+    help="cooptrack: monitor intergovernmental economic cooperation programmes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from cooptrack.cli import (
+        audit,
+        codes,
+        db,
+        demo,
+        observation,
+        overview,
+        programme,
+        project,
+        rate,
+        target,
+    )
+
+    app.add_typer(programme.app, name="programme")
+    app.add_typer(project.app, name="project")
+    app.add_typer(observation.app, name="observation")
+    app.add_typer(target.app, name="target")
+    app.add_typer(rate.app, name="rate")
+    app.add_typer(db.app, name="db")
+    app.add_typer(codes.app, name="codes")
+    command(app, "init")(db.init)
+    command(app, "overview")(overview.overview)
+    command(app, "demo")(demo.demo)
+    command(app, "load")(demo.load)
+    command(app, "audit")(audit.audit)
+
+
+_register()
+
+
+def main() -> None:
+    app()

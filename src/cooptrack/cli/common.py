@@ -1,0 +1,113 @@
+"""What every command shares: opening the store, transactions, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from cooptrack.config import load_settings
+from cooptrack.domain.period import parse_date
+from cooptrack.errors import CooptrackError
+from cooptrack.findings import Finding
+from cooptrack.services.audit import jsonable
+from cooptrack.services.context import Context
+from cooptrack.store import Store
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
+    """Register a command whose CooptrackErrors become a message and an exit code, in one
+    place for every command."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except CooptrackError as exc:
+                report_error(exc)
+                raise typer.Exit(exc.exit_code) from None
+
+        app.command(name)(run)
+        return func
+
+    return decorate
+
+
+def report_error(exc: CooptrackError) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {exc.message}", soft_wrap=True)
+    findings: list[Finding] = getattr(exc, "findings", [])
+    if len(findings) > 1:
+        for f in findings:
+            where = ", ".join(x for x in (f.source, f"row {f.row}" if f.row else None, f.field) if x)
+            err_console.print(f"  - {where + ': ' if where else ''}{f.message}", soft_wrap=True)
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
+
+
+def open_store(check: bool = True) -> Store:
+    store = Store(load_settings().database_url)
+    if check:
+        store.check()
+    return store
+
+
+@contextmanager
+def writing() -> Iterator[Context]:
+    """One all-or-nothing transaction for a command that changes data."""
+    store = open_store()
+    try:
+        with store.write() as session:
+            yield Context(session, load_settings().actor)
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def reading() -> Iterator[Context]:
+    store = open_store()
+    try:
+        with store.read() as session:
+            yield Context(session, load_settings().actor)
+    finally:
+        store.dispose()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
+
+
+def as_of_date(text: str | None) -> date | None:
+    return parse_date(text, "--as-of") if text else None
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    if amount is None:
+        return "-"
+    return f"{amount:,.0f} {currency}" if amount == amount.to_integral() else f"{amount:,} {currency}"
+
+
+def number(value: Decimal | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal) and value != value.to_integral():
+        return f"{value:,}"
+    return f"{int(value):,}"
+
+
+def ok(message: str) -> None:
+    console.print(f"[green]✓[/green] {message}")

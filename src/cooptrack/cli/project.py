@@ -1,0 +1,197 @@
+"""`cooptrack project add|list|show|status`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cooptrack.cli.common import (
+    JSON_OPTION,
+    command,
+    console,
+    money,
+    ok,
+    print_json,
+    reading,
+    writing,
+)
+from cooptrack.domain.money import Money
+from cooptrack.errors import InvalidInput
+from cooptrack.findings import Finding
+from cooptrack.services.projects import (
+    ParticipantSpec,
+    ProjectSpec,
+    StatusSpec,
+    add_status_event,
+    get_project,
+    history,
+    list_projects,
+    register_project,
+)
+from cooptrack.services.rates import rate_table
+
+app = typer.Typer(help="Projects and their status history.", no_args_is_help=True)
+
+
+def _pairs(values: list[str], option: str, example: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep or not key.strip():
+            msg = f"{option} '{v}' must look like {example}"
+            raise InvalidInput(msg, [Finding("bad_option", msg, field=option, value=v)])
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _participant(text: str) -> ParticipantSpec:
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) < 2 or not parts[0]:
+        msg = f"--participant '{text}' must look like 'Name:role' or 'Name:role:country'"
+        raise InvalidInput(msg, [Finding("bad_option", msg, field="--participant", value=text)])
+    return ParticipantSpec(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+
+
+@command(app, "add")
+def add(
+    code: Annotated[str, typer.Argument(help="Project id, e.g. bakad.")],
+    title: Annotated[str, typer.Option(help="Title.")],
+    programme: Annotated[str | None, typer.Option(help="Programme id.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Programme industry (else from the main sector).")] = None,
+    host: Annotated[str | None, typer.Option(help="Host country.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Partner country.")] = None,
+    value: Annotated[str | None, typer.Option(help="Value in the original currency, e.g. 2500000000.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code of the value.")] = None,
+    value_date: Annotated[str | None, typer.Option(help="Value date (YYYY-MM-DD), picks the rate.")] = None,
+    sector: Annotated[list[str] | None, typer.Option(
+        "--sector", help="DAC 5-digit code=percent, e.g. 21020=100; repeat.")] = None,
+    participant: Annotated[list[str] | None, typer.Option(
+        "--participant", help="'Name:role[:country]'; roles: funding, accountable, extending, "
+        "implementing, investor, contractor; repeat.")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="Another name; repeat.")] = None,
+    description: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    planned_start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    planned_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    actual_start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    actual_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    iati_id: Annotated[str | None, typer.Option(help="IATI activity identifier.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source id backing these facts.")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register a project."""
+    with writing() as ctx:
+        project = register_project(ctx, ProjectSpec(
+            code=code, title=title, programme=programme, industry=industry, host_country=host,
+            partner_country=partner, value=value, currency=currency, value_date=value_date,
+            sectors=_pairs(sector or [], "--sector", "21020=100"),  # type: ignore[arg-type]
+            participants=[_participant(p) for p in participant or []], aliases=alias or [],
+            description=description, planned_start=planned_start, planned_end=planned_end,
+            actual_start=actual_start, actual_end=actual_end, iati_identifier=iati_id, source=source,
+        ))
+        result = {"code": project.code, "programme": programme, "industry": project.industry.name if project.industry else None}
+    if as_json:
+        print_json(result)
+    else:
+        ok(f"project {result['code']} registered" + (f" in {programme}" if programme else ""))
+
+
+@command(app, "list")
+def list_(
+    programme: Annotated[str | None, typer.Option(help="Only this programme.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only projects currently in this status.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List projects with their current status."""
+    with reading() as ctx:
+        rows = [{"code": p.code, "title": p.title, "programme": p.programme.code if p.programme else None,
+                 "status": p.status, "status_since": p.status_effective,
+                 "value": {"amount": p.value_amount, "currency": p.value_currency} if p.value_amount is not None else None}
+                for p in list_projects(ctx, programme, status, limit)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "title", "programme", "status", "since", "value", title="Projects")
+    for r in rows:
+        table.add_row(r["code"], r["title"], r["programme"] or "", r["status"] or "-",
+                      str(r["status_since"] or ""), money(r["value"]["amount"], r["value"]["currency"]) if r["value"] else "-")
+    console.print(table)
+
+
+def project_details(ctx: Any, code: str) -> dict[str, Any]:
+    p = get_project(ctx, code)
+    conversion = None
+    if p.value_amount is not None and p.value_currency:
+        conversion = rate_table(ctx).to_usd(Money(p.value_amount, p.value_currency, p.value_date))
+    return {
+        "code": p.code, "title": p.title, "description": p.description, "aliases": p.aliases,
+        "programme": p.programme.code if p.programme else None,
+        "industry": p.industry.name if p.industry else None,
+        "host_country": p.host_country, "partner_country": p.partner_country,
+        "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date}
+                  if p.value_amount is not None else None),
+        "usd": ({"amount": conversion.usd, "rate": conversion.rate, "rate_period": conversion.rate_period,
+                 "rate_source": conversion.rate_source} if conversion else None),
+        "sectors": [{"code": s.dac_code, "percent": s.percent} for s in p.sectors],
+        "participants": [{"name": x.organisation.name, "role": x.role, "country": x.organisation.country}
+                         for x in p.participants],
+        "locations": [{"name": loc.name, "country": loc.country} for loc in p.locations],
+        "planned": {"start": p.planned_start, "end": p.planned_end},
+        "actual": {"start": p.actual_start, "end": p.actual_end},
+        "iati_identifier": p.iati_identifier,
+        "status": p.status,
+        "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
+                     "source": (e.source.code or str(e.source.id)) if e.source else None, "note": e.note,
+                     "reopen": e.reopen, "backdated": e.backdated} for e in history(ctx, p)],
+        "version": p.version,
+    }
+
+
+@command(app, "show")
+def show(code: Annotated[str, typer.Argument(help="Project id.")], as_json: bool = JSON_OPTION) -> None:
+    """Show a project with its money, sectors, participants and status history."""
+    with reading() as ctx:
+        d = project_details(ctx, code)
+    if as_json:
+        print_json(d)
+        return
+    console.print(f"[bold]{d['title']}[/bold] ({d['code']})" + (f" — programme {d['programme']}" if d["programme"] else ""))
+    if d["description"]:
+        console.print(d["description"])
+    console.print(f"Status: [bold]{d['status'] or 'unrecorded'}[/bold]" + (f"   Industry: {d['industry']}" if d["industry"] else ""))
+    if d["value"]:
+        line = "Value: " + money(d["value"]["amount"], d["value"]["currency"])
+        if d["usd"] and d["value"]["currency"] != "USD":
+            line += f" = {money(d['usd']['amount'], 'USD')} at {d['usd']['rate']} per USD ({d['usd']['rate_period']}, {d['usd']['rate_source']})"
+        elif not d["usd"]:
+            line += " (no USD rate recorded for its date: `cooptrack rate add`)"
+        console.print(line)
+    if d["sectors"]:
+        console.print("Sectors: " + ", ".join(f"{s['code']} ({s['percent']}%)" for s in d["sectors"]))
+    if d["participants"]:
+        console.print("Participants: " + "; ".join(f"{x['name']} ({x['role']})" for x in d["participants"]))
+    table = Table("effective", "status", "source", "note", "recorded", title="Status history")
+    for e in d["history"]:
+        table.add_row(e["effective"], e["status"] + (" (reopened)" if e["reopen"] else ""), e["source"] or "",
+                      e["note"] or "", e["recorded_at"].strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@command(app, "status")
+def status(
+    code: Annotated[str, typer.Argument(help="Project id.")],
+    new_status: Annotated[str, typer.Argument(
+        metavar="STATUS", help="pipeline, agreed, in_execution, implemented, closed, suspended or cancelled.")],
+    date: Annotated[str, typer.Option("--date", help="Effective: 2019, 2019-H1, 2019-04 or 2019-04-22.")],
+    source: Annotated[str | None, typer.Option(help="Source id that states it.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Allow leaving closed or cancelled.")] = False,
+    backdate: Annotated[bool, typer.Option("--backdate", help="Allow an event dated before the latest one.")] = False,
+) -> None:
+    """Record a dated status event (history is kept, never overwritten)."""
+    with writing() as ctx:
+        event = add_status_event(ctx, StatusSpec(code, new_status, date, source, note, reopen, backdate))
+        text = f"recorded: project {code} {event.status} from {event.effective}"
+    ok(text)

@@ -1,0 +1,140 @@
+"""Money: a Decimal amount in an ISO 4217 currency, never a binary float, with conversion
+to US dollars that records the rate used and where the rate came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from cooptrack import codes
+from cooptrack.domain._fail import invalid
+from cooptrack.domain.period import Period
+
+CENT = Decimal("0.01")
+
+
+def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
+    """A decimal amount from text ("7000000000", "7_000_000_000", "2.5e9", "1,250.50")."""
+    if isinstance(text, float):
+        invalid(
+            "float_amount",
+            f"{field} {text!r} is a binary float; pass a Decimal or a string such as '{text}'",
+            field,
+            text,
+        )
+    if isinstance(text, Decimal):
+        value = text
+    elif isinstance(text, int):
+        value = Decimal(text)
+    else:
+        cleaned = text.strip().replace("_", "").replace(",", "").replace(" ", "")
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            invalid("bad_amount", f"{field} '{text}' is not a number; write digits such as 2500000000", field, text)
+    if not value.is_finite():
+        invalid("bad_amount", f"{field} '{text}' is not a finite number", field, text)
+    return value
+
+
+def check_currency(code: str, field: str = "currency") -> str:
+    found = codes.currency(code) if isinstance(code, str) else None
+    if found is None:
+        invalid(
+            "unknown_currency",
+            f"{field} '{code}' is not an ISO 4217 currency code; use a code such as USD, KZT or KRW",
+            field,
+            code,
+        )
+    return found.code
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+    value_date: date | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
+            amount = parse_amount(self.amount, "amount")  # refuses floats with a clear message
+            object.__setattr__(self, "amount", amount)
+        if not self.amount.is_finite():
+            invalid("bad_amount", f"amount '{self.amount}' is not a finite number", "amount", self.amount)
+        if self.amount < 0:
+            invalid(
+                "negative_amount",
+                f"amount {self.amount} {self.currency} is negative; money values must be zero or more",
+                "amount",
+                self.amount,
+            )
+        object.__setattr__(self, "currency", check_currency(self.currency))
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str, value_date: date | None = None) -> Money:
+        return cls(parse_amount(amount), currency.strip().upper() if isinstance(currency, str) else currency, value_date)
+
+    def __str__(self) -> str:
+        return f"{self.amount:,} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """Units of ``currency`` per one US dollar over ``period``."""
+
+    currency: str
+    period: Period
+    per_usd: Decimal
+    source: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.per_usd, float):
+            parse_amount(self.per_usd, "rate")
+        if self.per_usd <= 0:
+            invalid("bad_rate", f"rate {self.per_usd} must be greater than zero", "rate", self.per_usd)
+        if not self.source or not self.source.strip():
+            invalid("missing_rate_source", "a rate needs its source; pass --source \"...\"", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    original: Money
+    usd: Decimal
+    rate: Decimal
+    rate_period: str
+    rate_source: str
+
+
+class RateTable:
+    """Exchange rates; the most specific period that holds the value date wins."""
+
+    def __init__(self, rates: Iterable[Rate] = ()) -> None:
+        self._by_currency: dict[str, list[Rate]] = {}
+        for r in rates:
+            self.add(r)
+
+    def add(self, rate: Rate) -> None:
+        self._by_currency.setdefault(rate.currency, []).append(rate)
+
+    def find(self, currency: str, on: date | None) -> Rate | None:
+        candidates = self._by_currency.get(currency, [])
+        if not candidates:
+            return None
+        if on is None:
+            # No value date: the most recent period's rate, the best a reader can do.
+            return max(candidates, key=lambda r: (r.period.end, -r.period.days))
+        holding = [r for r in candidates if r.period.contains(on)]
+        if not holding:
+            return None
+        return min(holding, key=lambda r: r.period.days)
+
+    def to_usd(self, money: Money) -> Conversion | None:
+        if money.currency == "USD":
+            return Conversion(money, money.amount, Decimal(1), "", "identity")
+        rate = self.find(money.currency, money.value_date)
+        if rate is None:
+            return None
+        usd = (money.amount / rate.per_usd).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        return Conversion(money, usd, rate.per_usd, rate.period.code, rate.source)

@@ -1,0 +1,177 @@
+"""Load a cooptrack dataset file (YAML or JSON): sources, rates, programmes, projects with
+their status history, observations and targets, all in one transaction. Every problem is
+reported with its place in the file; any error means nothing is written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cooptrack.errors import AlreadyExists, CooptrackError, InvalidInput, NotFound
+from cooptrack.findings import Finding
+from cooptrack.services.context import Context
+from cooptrack.services.observations import ObservationSpec, add_observation
+from cooptrack.services.programmes import (
+    IndustrySpec,
+    ProgrammeSpec,
+    get_programme,
+    register_programme,
+)
+from cooptrack.services.projects import (
+    LocationSpec,
+    ParticipantSpec,
+    ProjectSpec,
+    StatusSpec,
+    add_status_event,
+    register_project,
+)
+from cooptrack.services.rates import RateSpec, add_rate
+from cooptrack.services.sources import SourceSpec, add_source
+from cooptrack.services.validate import hs_code
+from cooptrack.store.models import ProgrammeCommodity
+
+FORMAT = "cooptrack-dataset/1"
+
+
+@dataclass
+class LoadResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def demo_path() -> Path:
+    return Path(str(resources.files("cooptrack") / "data" / "fresh_wind.yaml"))
+
+
+def read_dataset(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InvalidInput(f"{path} is not a cooptrack dataset: it needs `format: {FORMAT}` at the top")
+    return data
+
+
+def _str(value: Any) -> Any:
+    # YAML reads 2019 as an int and 2019-07-15 as a date; the services take text.
+    return None if value is None else str(value)
+
+
+def load_dataset(ctx: Context, data: dict[str, Any], origin: str) -> LoadResult:
+    result = LoadResult()
+    findings: list[Finding] = []
+
+    def attempt(where: str, action: Callable[[], Any], counter: str) -> None:
+        try:
+            action()
+            result.bump(counter)
+        except InvalidInput as exc:
+            findings.extend(replace(f, source=origin, field=f"{where}.{f.field}" if f.field else where)
+                            for f in exc.findings or [Finding("invalid", exc.message)])
+        except (NotFound, AlreadyExists) as exc:
+            findings.append(Finding(exc.code, exc.message, field=where, source=origin))
+        except (KeyError, TypeError) as exc:
+            findings.append(Finding("bad_entry", f"{where}: missing or malformed entry ({exc})",
+                                    field=where, source=origin))
+
+    for i, s in enumerate(data.get("sources") or []):
+        attempt(f"sources[{i}]", lambda s=s: add_source(ctx, SourceSpec(
+            code=s["id"], title=s["title"], publisher=s.get("publisher"), url=s.get("url"),
+            published=_str(s.get("published")), language=s.get("language"), kind=s.get("kind"),
+            credit=s.get("credit"), text=s.get("text"), note=s.get("note"))), "sources")
+    for i, r in enumerate(data.get("rates") or []):
+        attempt(f"rates[{i}]", lambda r=r: add_rate(ctx, RateSpec(
+            r["currency"], _str(r["period"]), _str(r["per_usd"]), r["source"])), "rates")
+    for i, p in enumerate(data.get("programmes") or []):
+        attempt(f"programmes[{i}]", lambda p=p: _programme(ctx, p), "programmes")
+    for i, p in enumerate(data.get("projects") or []):
+        attempt(f"projects[{i}]", lambda p=p: _project(ctx, p), "projects")
+    for i, o in enumerate(data.get("observations") or []):
+        attempt(f"observations[{i}]", lambda o=o: add_observation(ctx, ObservationSpec(
+            indicator=o["indicator"], reporter=o["reporter"], partner=o.get("partner"),
+            period=_str(o["period"]), value=_str(o["value"]), unit=o["unit"], hs_code=_str(o.get("hs_code")),
+            flags=o.get("flags") or [], source=o.get("source"), note=o.get("note"))), "observations")
+    from cooptrack.services.targets import TargetSpec, define_target
+
+    for i, t in enumerate(data.get("targets") or []):
+        attempt(f"targets[{i}]", lambda t=t: define_target(ctx, TargetSpec(
+            programme=t["programme"], indicator=t["indicator"], reporter=t["reporter"],
+            partner=t.get("partner"), period=_str(t["period"]), unit=t["unit"],
+            value=_str(t.get("value")), multiple=_str(t.get("multiple")),
+            baseline_period=_str(t.get("baseline_period")), baseline_value=_str(t.get("baseline_value")),
+            deadline=_str(t.get("deadline")), approximate=bool(t.get("approximate")),
+            source=t.get("source"), note=t.get("note"))), "targets")
+    if findings:
+        raise InvalidInput.from_findings(findings)
+    return result
+
+
+def _programme(ctx: Context, p: dict[str, Any]) -> None:
+    period = p.get("period") or {}
+    programme = register_programme(ctx, ProgrammeSpec(
+        code=p["id"], name=p["name"], parties=list(p.get("parties") or []), aliases=p.get("aliases") or [],
+        description=p.get("description"), signed=_str(p.get("signed")),
+        signed_occasion=p.get("signed_occasion"), period_start=_str(period.get("start")),
+        period_end=_str(period.get("end")), source=p.get("source"),
+        industries=[IndustrySpec(i["name"], [str(c) for c in i.get("dac") or []]) for i in p.get("industries") or []],
+    ))
+    parties = {party.country for party in programme.parties}
+    for c in p.get("commodities") or []:
+        for code in c["hs"]:
+            hs = hs_code(str(code), "commodities.hs")
+            if c["reporter"] not in parties or c["partner"] not in parties:
+                raise InvalidInput(f"commodity {hs}: reporter and partner must be programme parties",
+                                   [Finding("not_a_party", "reporter and partner must be programme parties",
+                                            field="commodities")])
+            ctx.session.add(ProgrammeCommodity(
+                programme_id=programme.id, reporter=c["reporter"], partner=c["partner"], flow=c["flow"],
+                hs_code=hs, source_id=get_source_id(ctx, c.get("source")), note=c.get("note")))
+
+
+def get_source_id(ctx: Context, code: str | None) -> int | None:
+    from cooptrack.services.sources import get_source
+
+    return get_source(ctx, code).id if code else None
+
+
+def _project(ctx: Context, p: dict[str, Any]) -> None:
+    register_project(ctx, ProjectSpec(
+        code=p["id"], title=p["title"], programme=p.get("programme"), industry=p.get("industry"),
+        description=p.get("description"), aliases=p.get("aliases") or [],
+        host_country=p.get("host_country"), partner_country=p.get("partner_country"),
+        value=_str(p.get("value")), currency=p.get("currency"), value_date=_str(p.get("value_date")),
+        sectors={str(k): _str(v) for k, v in (p.get("sectors") or {}).items()},
+        participants=[ParticipantSpec(o["name"], o["role"], o.get("country"), o.get("kind"), o.get("iati_ref"))
+                      for o in p.get("participants") or []],
+        locations=[LocationSpec(loc["name"], loc.get("country"), loc.get("admin_area"),
+                                _str(loc.get("latitude")), _str(loc.get("longitude")))
+                   for loc in p.get("locations") or []],
+        planned_start=_str(p.get("planned_start")), planned_end=_str(p.get("planned_end")),
+        actual_start=_str(p.get("actual_start")), actual_end=_str(p.get("actual_end")),
+        iati_identifier=p.get("iati_identifier"), national_id=p.get("national_id"), source=p.get("source"),
+    ))
+    for e in p.get("status") or []:
+        add_status_event(ctx, StatusSpec(project=p["id"], status=e["status"], effective=_str(e["effective"]),
+                                         source=e.get("source"), note=e.get("note"),
+                                         reopen=bool(e.get("reopen")), backdate=bool(e.get("backdate"))))
+
+
+def demo_loaded(ctx: Context) -> bool:
+    try:
+        get_programme(ctx, "fresh-wind")
+        return True
+    except CooptrackError:
+        return False

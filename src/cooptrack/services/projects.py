@@ -1,0 +1,305 @@
+"""Projects and their status history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cooptrack.domain.countries import resolve_country
+from cooptrack.domain.money import Money, parse_amount
+from cooptrack.domain.period import Period
+from cooptrack.domain.status import Status, check_transition
+from cooptrack.errors import AlreadyExists, NotFound
+from cooptrack.services import audit, validate
+from cooptrack.services.context import Checks, Context, refuse
+from cooptrack.services.programmes import get_programme
+from cooptrack.services.sources import get_source
+from cooptrack.store.models import (
+    Industry,
+    Location,
+    Organisation,
+    Participant,
+    Programme,
+    Project,
+    ProjectSector,
+    StatusEvent,
+)
+
+ROLES = ("funding", "accountable", "extending", "implementing", "investor", "contractor")
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class ParticipantSpec:
+    name: str
+    role: str
+    country: str | None = None
+    kind: str | None = None
+    iati_ref: str | None = None
+
+
+@dataclass
+class LocationSpec:
+    name: str
+    country: str | None = None
+    admin_area: str | None = None
+    latitude: str | Decimal | None = None
+    longitude: str | Decimal | None = None
+
+
+@dataclass
+class ProjectSpec:
+    code: str
+    title: str
+    programme: str | None = None
+    industry: str | None = None
+    description: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    host_country: str | None = None
+    partner_country: str | None = None
+    value: str | int | Decimal | None = None
+    currency: str | None = None
+    value_date: date | str | None = None
+    sectors: dict[str, str | int | Decimal] = field(default_factory=dict)  # DAC code -> percent
+    participants: list[ParticipantSpec] = field(default_factory=list)
+    locations: list[LocationSpec] = field(default_factory=list)
+    planned_start: date | str | None = None
+    planned_end: date | str | None = None
+    actual_start: date | str | None = None
+    actual_end: date | str | None = None
+    iati_identifier: str | None = None
+    national_id: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class StatusSpec:
+    project: str
+    status: str
+    effective: str  # a Period: 2019, 2019-04, 2019-04-22
+    source: str | None = None
+    note: str | None = None
+    reopen: bool = False
+    backdate: bool = False
+
+
+def _check_sectors(checks: Checks, sectors: dict[str, str | int | Decimal]) -> list[tuple[str, Decimal]]:
+    result: list[tuple[str, Decimal]] = []
+    for raw_code, raw_pct in sectors.items():
+        code = checks.run(validate.dac_code, raw_code, "sectors")
+        pct = checks.run(validate.amount, raw_pct, f"sectors[{raw_code}] percent")
+        if code and pct is not None:
+            if pct == 0 or pct > HUNDRED:
+                checks.fail("bad_percent", f"sector {code} percent {pct} must be above 0 and at most 100",
+                            f"sectors[{raw_code}]", pct)
+            result.append((code, pct))
+    if result and len(result) == len(sectors):
+        total = sum((p for _, p in result), Decimal(0))
+        if total != HUNDRED:
+            listed = ", ".join(f"{c}={p}" for c, p in result)
+            checks.fail("sector_percent_sum", f"sector percentages sum to {total}, not 100 ({listed}); "
+                        "adjust them so they add up to 100", "sectors", total)
+    return result
+
+
+def _pick_industry(programme: Programme, industry: str | None, sectors: list[tuple[str, Decimal]],
+                   checks: Checks) -> Industry | None:
+    if industry:
+        for ind in programme.industries:
+            if ind.name.lower() == industry.strip().lower():
+                return ind
+        names = "; ".join(i.name for i in programme.industries) or "none defined"
+        checks.fail("unknown_industry", f"industry '{industry}' is not one of programme "
+                    f"'{programme.code}' industries ({names})", "industry", industry)
+        return None
+    if not sectors:
+        return None
+    # Derive from the largest sector, only on an exact DAC code match: guessing from the
+    # 3-digit category would file a car plant under "Fourth Industrial Revolution".
+    main = max(sectors, key=lambda s: s[1])[0]
+    for ind in programme.industries:
+        if main in ind.dac_codes:
+            return ind
+    return None
+
+
+def _organisation(session: Session, spec: ParticipantSpec, country: str | None) -> Organisation:
+    org = None
+    if spec.iati_ref:
+        org = session.scalar(select(Organisation).where(Organisation.iati_ref == spec.iati_ref))
+    if org is None:
+        org = session.scalar(select(Organisation).where(Organisation.name == spec.name.strip()))
+    if org is None:
+        org = Organisation(name=spec.name.strip(), country=country, kind=spec.kind, iati_ref=spec.iati_ref)
+        session.add(org)
+    return org
+
+
+def register_project(ctx: Context, spec: ProjectSpec) -> Project:
+    checks = Checks()
+    code = checks.run(validate.slug, spec.code, "project id")
+    title = checks.run(validate.text, spec.title, "title")
+    programme = checks.run(get_programme, ctx, spec.programme) if spec.programme else None
+    host = checks.run(resolve_country, spec.host_country, "host country") if spec.host_country else None
+    partner = checks.run(resolve_country, spec.partner_country, "partner country") if spec.partner_country else None
+    value_date = checks.run(validate.day, spec.value_date, "value date")
+    money = None
+    if spec.value is not None:
+        if not spec.currency:
+            checks.fail("missing_currency", "a value needs its currency, e.g. --currency USD", "currency")
+        else:
+            money = checks.run(Money.of, spec.value, spec.currency, value_date)
+    dates = {name: checks.run(validate.day, getattr(spec, name), name.replace("_", " "))
+             for name in ("planned_start", "planned_end", "actual_start", "actual_end")}
+    checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")
+    checks.run(validate.date_order, dates["actual_start"], dates["actual_end"], "actual start", "actual end")
+    sectors = _check_sectors(checks, spec.sectors)
+    industry = _pick_industry(programme, spec.industry, sectors, checks) if programme else None
+    if spec.industry and not programme:
+        checks.fail("industry_without_programme", "an industry needs --programme", "industry", spec.industry)
+    participants = []
+    for i, p in enumerate(spec.participants):
+        if p.role not in ROLES:
+            checks.fail("unknown_role", f"participant '{p.name}' role '{p.role}' is not one of {', '.join(ROLES)}",
+                        f"participants[{i}].role", p.role)
+        org_country = checks.run(resolve_country, p.country, f"participants[{i}].country") if p.country else None
+        checks.run(validate.text, p.name, f"participants[{i}].name", max_len=300)
+        participants.append((p, org_country))
+    locations = []
+    for i, loc in enumerate(spec.locations):
+        loc_country = checks.run(resolve_country, loc.country, f"locations[{i}].country") if loc.country else None
+        lat = checks.run(_coordinate, loc.latitude, f"locations[{i}].latitude", 90)
+        lon = checks.run(_coordinate, loc.longitude, f"locations[{i}].longitude", 180)
+        locations.append(Location(name=loc.name, country=loc_country, admin_area=loc.admin_area,
+                                  latitude=lat, longitude=lon))
+    source = checks.run(get_source, ctx, spec.source) if spec.source else None
+    checks.done()
+
+    if ctx.session.scalar(select(Project.id).where(Project.code == code)) is not None:
+        raise AlreadyExists(f"project id '{code}' already exists; choose another id")
+    if spec.iati_identifier and ctx.session.scalar(
+        select(Project.code).where(Project.iati_identifier == spec.iati_identifier)
+    ):
+        raise AlreadyExists(f"IATI identifier '{spec.iati_identifier}' is already registered")
+    project = Project(
+        code=code,
+        title=title,
+        programme_id=programme.id if programme else None,
+        industry_id=industry.id if industry else None,
+        description=spec.description,
+        aliases=list(spec.aliases),
+        host_country=host,
+        partner_country=partner,
+        value_amount=money.amount if money else None,
+        value_currency=money.currency if money else None,
+        value_date=value_date,
+        value_source_id=source.id if (source and money) else None,
+        iati_identifier=spec.iati_identifier,
+        national_id=spec.national_id,
+        source_id=source.id if source else None,
+        sectors=[ProjectSector(dac_code=c, percent=p) for c, p in sectors],
+        locations=locations,
+        **dates,
+    )
+    ctx.session.add(project)
+    for p, org_country in participants:
+        org = _organisation(ctx.session, p, org_country)
+        project.participants.append(Participant(organisation=org, role=p.role))
+    ctx.session.flush()
+    audit.record(ctx, "create", "project", project.code, None, audit.snapshot(
+        project,
+        sectors={c: p for c, p in sectors},
+        participants=[{"name": p.name, "role": p.role} for p, _ in participants],
+    ))
+    return project
+
+
+def _coordinate(value: str | Decimal | None, field: str, limit: int) -> Decimal | None:
+    if value is None:
+        return None
+    number = parse_amount(value, field) if not isinstance(value, Decimal) else value
+    if abs(number) > limit:
+        refuse("bad_coordinate", f"{field} {number} is outside -{limit}..{limit}", field, number)
+    return number
+
+
+def get_project(ctx: Context, code: str) -> Project:
+    project = ctx.session.scalar(select(Project).where(Project.code == code))
+    if project is None:
+        raise NotFound(f"project '{code}' does not exist; `cooptrack project list` shows the ids")
+    return project
+
+
+def list_projects(ctx: Context, programme: str | None = None, status: str | None = None,
+                  limit: int | None = None) -> list[Project]:
+    query = select(Project).order_by(Project.code)
+    if programme:
+        query = query.where(Project.programme_id == get_programme(ctx, programme).id)
+    if status:
+        query = query.where(Project.status == Status.parse(status).value)
+    if limit:
+        query = query.limit(limit)
+    return list(ctx.session.scalars(query))
+
+
+def history(ctx: Context, project: Project) -> list[StatusEvent]:
+    return list(ctx.session.scalars(
+        select(StatusEvent).where(StatusEvent.project_id == project.id)
+        .order_by(StatusEvent.effective_start, StatusEvent.id)
+    ))
+
+
+def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
+    """Record a dated status. History is never rewritten: an event dated before the latest
+    one needs ``backdate``, and the whole resulting sequence must follow the lifecycle."""
+    checks = Checks()
+    project = checks.run(get_project, ctx, spec.project)
+    status = checks.run(Status.parse, spec.status)
+    effective = checks.run(Period.parse, spec.effective, "effective date")
+    source = checks.run(get_source, ctx, spec.source) if spec.source else None
+    checks.done()
+    assert project is not None and status is not None and effective is not None
+
+    events = history(ctx, project)
+    if events and effective.start < events[-1].effective_start and not spec.backdate:
+        latest = events[-1]
+        refuse(
+            "backdated_event",
+            f"status event dated {effective.code} is before the project's latest event "
+            f"({latest.status} on {latest.effective}); it would reorder history: pass --backdate "
+            "if that is intended",
+            "effective date",
+            effective.code,
+        )
+    new = StatusEvent(
+        project_id=project.id,
+        status=status.value,
+        effective=effective.code,
+        effective_start=effective.start,
+        recorded_at=ctx.now,
+        source_id=source.id if source else None,
+        note=spec.note,
+        reopen=spec.reopen,
+        backdated=bool(events and effective.start < events[-1].effective_start),
+        actor=ctx.actor,
+    )
+    sequence = sorted([*events, new], key=lambda e: (e.effective_start, e.id is None, e.id or 0))
+    previous: Status | None = None
+    for event in sequence:
+        current = Status(event.status)
+        check_transition(previous, current, reopen=event.reopen)
+        previous = current
+
+    before = {"status": project.status, "status_start": audit.jsonable(project.status_start)}
+    ctx.session.add(new)
+    last = sequence[-1]
+    project.status = last.status
+    project.status_effective = last.effective
+    project.status_start = last.effective_start
+    ctx.session.flush()
+    audit.record(ctx, "status", "project", project.code, before, audit.snapshot(new))
+    return new

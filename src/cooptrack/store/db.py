@@ -1,0 +1,142 @@
+"""Engines and transactions. SQLite: WAL, foreign keys, one writer (BEGIN IMMEDIATE) with a
+busy timeout. PostgreSQL: the same migrations and code through psycopg 3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cooptrack.errors import StoreUnavailable
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _normalise(url: str) -> str:
+    # Plain postgresql:// would pick psycopg2, which we do not install.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    url = _normalise(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreUnavailable(
+            f"database URL '{url}' is not a URL; write sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:5432/name"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kw)
+        _sqlite_setup(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kw)
+    raise StoreUnavailable(
+        f"database URL '{redact(url)}' uses '{parsed.get_backend_name()}'; cooptrack supports "
+        "sqlite:/// and postgresql+psycopg://"
+    )
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writer takes the lock at the start, so two writers never deadlock mid-way.
+        write = conn.get_execution_options().get("cooptrack_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Store:
+    """A database: an engine plus read and write transactions."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = _normalise(url)
+        self.engine = engine or make_engine(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One all-or-nothing transaction: committed on success, rolled back on any error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(cooptrack_write=True)
+            with Session(bind=conn, expire_on_commit=False) as session, session.begin():
+                yield session
+
+    def check(self) -> None:
+        """Raise StoreUnavailable with a helpful message unless the database is reachable
+        and migrated to the current head."""
+        from cooptrack.store.migrate import current_revision, head_revision
+
+        try:
+            with self.engine.connect() as conn:
+                current = current_revision(conn)
+        except OperationalError as exc:
+            raise StoreUnavailable(self._unreachable(exc)) from None
+        if current is None:
+            raise StoreUnavailable(
+                f"database {redact(self.url)} has no cooptrack tables; run `cooptrack init` "
+                "(or `cooptrack db upgrade`) first"
+            )
+        if current != head_revision():
+            raise StoreUnavailable(
+                f"database {redact(self.url)} is at revision {current}, this cooptrack needs "
+                f"{head_revision()}; run `cooptrack db upgrade`"
+            )
+
+    def _unreachable(self, exc: SQLAlchemyError) -> str:
+        if self.dialect == "sqlite":
+            path = make_url(self.url).database or ""
+            folder = Path(path).parent if path else Path(".")
+            if path and not folder.exists():
+                return (
+                    f"cannot open database {redact(self.url)}: folder '{folder}' does not exist; "
+                    "create it or set COOPTRACK_DATABASE_URL"
+                )
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else ""
+        password = make_url(self.url).password
+        if password:
+            detail = detail.replace(str(password), "***")
+        return (
+            f"cannot reach database {redact(self.url)} ({detail}); check that the server is "
+            "running and COOPTRACK_DATABASE_URL is right"
+        )
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    def dispose(self) -> None:
+        self.engine.dispose()

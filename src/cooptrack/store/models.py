@@ -1,0 +1,338 @@
+"""Tables. Every editable row has a ``version`` (optimistic locking through SQLAlchemy's
+``version_id_col``); history rows (status events, audit events) are append-only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from cooptrack.store.types import Amount, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {Decimal: Amount(), datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Versioned:
+    """Mixin for editable rows: a version counter and creation/update times."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+class Source(Versioned, Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    publisher: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    published: Mapped[str | None] = mapped_column(String(10))  # a Period code
+    known_from: Mapped[date | None] = mapped_column(Date)  # last day of `published`
+    language: Mapped[str | None] = mapped_column(String(8))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    credit: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Programme(Versioned, Base):
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    signed: Mapped[str | None] = mapped_column(String(10))  # Period code
+    signed_occasion: Mapped[str | None] = mapped_column(String(500))
+    period_start: Mapped[str | None] = mapped_column(String(10))
+    period_end: Mapped[str | None] = mapped_column(String(10))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+
+    parties: Mapped[list[ProgrammeParty]] = relationship(
+        back_populates="programme", cascade="all, delete-orphan", order_by="ProgrammeParty.position"
+    )
+    industries: Mapped[list[Industry]] = relationship(
+        back_populates="programme", cascade="all, delete-orphan", order_by="Industry.position"
+    )
+
+
+class ProgrammeParty(Base):
+    __tablename__ = "programme_parties"
+    __table_args__ = (UniqueConstraint("programme_id", "country"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    country: Mapped[str] = mapped_column(String(3))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    programme: Mapped[Programme] = relationship(back_populates="parties")
+
+
+class Industry(Base):
+    __tablename__ = "programme_industries"
+    __table_args__ = (UniqueConstraint("programme_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    programme: Mapped[Programme] = relationship(back_populates="industries")
+    sectors: Mapped[list[IndustrySector]] = relationship(
+        cascade="all, delete-orphan", order_by="IndustrySector.dac_code"
+    )
+
+    @property
+    def dac_codes(self) -> list[str]:
+        return [s.dac_code for s in self.sectors]
+
+
+class IndustrySector(Base):
+    __tablename__ = "programme_industry_sectors"
+    __table_args__ = (UniqueConstraint("industry_id", "dac_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    industry_id: Mapped[int] = mapped_column(ForeignKey("programme_industries.id", ondelete="CASCADE"))
+    dac_code: Mapped[str] = mapped_column(String(5))
+
+
+class ProgrammeCommodity(Base):
+    """A commodity a source names as part of the programme's trade (no value stated)."""
+
+    __tablename__ = "programme_commodities"
+    __table_args__ = (UniqueConstraint("programme_id", "reporter", "partner", "flow", "hs_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    reporter: Mapped[str] = mapped_column(String(3))
+    partner: Mapped[str] = mapped_column(String(3))
+    flow: Mapped[str] = mapped_column(String(16))
+    hs_code: Mapped[str] = mapped_column(String(6))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Organisation(Versioned, Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    country: Mapped[str | None] = mapped_column(String(3))
+    kind: Mapped[str | None] = mapped_column(String(8))  # IATI OrganisationType code
+    iati_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Project(Versioned, Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        Index("ix_projects_programme_status", "programme_id", "status"),
+        CheckConstraint(
+            "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
+            name="planned_dates",
+        ),
+        CheckConstraint(
+            "actual_end IS NULL OR actual_start IS NULL OR actual_end >= actual_start",
+            name="actual_dates",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("programme_industries.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    host_country: Mapped[str | None] = mapped_column(String(3))
+    partner_country: Mapped[str | None] = mapped_column(String(3))
+    value_amount: Mapped[Decimal | None] = mapped_column()
+    value_currency: Mapped[str | None] = mapped_column(String(3))
+    value_date: Mapped[date | None] = mapped_column(Date)
+    value_source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    planned_end: Mapped[date | None] = mapped_column(Date)
+    actual_start: Mapped[date | None] = mapped_column(Date)
+    actual_end: Mapped[date | None] = mapped_column(Date)
+    iati_identifier: Mapped[str | None] = mapped_column(String(200), unique=True)
+    national_id: Mapped[str | None] = mapped_column(String(100))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    # Derived from the latest status event by the service that records events; the events
+    # are the truth, this is an index for filtering large registers.
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_effective: Mapped[str | None] = mapped_column(String(10))
+    status_start: Mapped[date | None] = mapped_column(Date)
+
+    programme: Mapped[Programme | None] = relationship()
+    industry: Mapped[Industry | None] = relationship()
+    sectors: Mapped[list[ProjectSector]] = relationship(
+        cascade="all, delete-orphan", order_by="ProjectSector.dac_code"
+    )
+    participants: Mapped[list[Participant]] = relationship(cascade="all, delete-orphan")
+    locations: Mapped[list[Location]] = relationship(cascade="all, delete-orphan")
+    events: Mapped[list[StatusEvent]] = relationship(
+        order_by="(StatusEvent.effective_start, StatusEvent.id)", viewonly=True
+    )
+
+
+class ProjectSector(Base):
+    __tablename__ = "project_sectors"
+    __table_args__ = (
+        UniqueConstraint("project_id", "dac_code"),
+        Index("ix_project_sectors_dac_code", "dac_code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    dac_code: Mapped[str] = mapped_column(String(5))
+    percent: Mapped[Decimal] = mapped_column()
+
+
+class Participant(Versioned, Base):
+    __tablename__ = "project_participants"
+    __table_args__ = (UniqueConstraint("project_id", "organisation_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Location(Versioned, Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(3))
+    admin_area: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[Decimal | None] = mapped_column()
+    longitude: Mapped[Decimal | None] = mapped_column()
+
+
+class StatusEvent(Base):
+    """One dated statement of a project's status; never updated, never deleted."""
+
+    __tablename__ = "status_events"
+    __table_args__ = (Index("ix_status_events_project", "project_id", "effective_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    effective: Mapped[str] = mapped_column(String(10))  # Period code: its precision is the date's
+    effective_start: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    reopen: Mapped[bool] = mapped_column(Boolean, default=False)
+    backdated: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[Source | None] = relationship()
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # money, count, quantity, percent
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Observation(Versioned, Base):
+    __tablename__ = "observations"
+    __table_args__ = (
+        Index("ix_observations_series", "reporter", "partner", "indicator_id", "period_end"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    reporter: Mapped[str] = mapped_column(String(3))
+    partner: Mapped[str | None] = mapped_column(String(3))
+    hs_code: Mapped[str | None] = mapped_column(String(6))
+    period: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column()
+    unit: Mapped[str] = mapped_column(String(16))  # a currency code or a unit such as 'enterprise'
+    value_basis: Mapped[str | None] = mapped_column(String(16))  # primary, cif, fob
+    quantity: Mapped[Decimal | None] = mapped_column()
+    quantity_unit: Mapped[str | None] = mapped_column(String(16))
+    net_weight_kg: Mapped[Decimal | None] = mapped_column()
+    flags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, sorted
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    indicator: Mapped[Indicator] = relationship()
+    source: Mapped[Source | None] = relationship()
+
+
+class Target(Versioned, Base):
+    __tablename__ = "targets"
+    __table_args__ = (
+        CheckConstraint("kind IN ('absolute', 'multiple')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    reporter: Mapped[str] = mapped_column(String(3))
+    partner: Mapped[str | None] = mapped_column(String(3))
+    hs_code: Mapped[str | None] = mapped_column(String(6))
+    period: Mapped[str] = mapped_column(String(10))  # the period the target value is about
+    deadline: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_value: Mapped[Decimal | None] = mapped_column()
+    multiple: Mapped[Decimal | None] = mapped_column()
+    baseline_period: Mapped[str | None] = mapped_column(String(10))
+    baseline_value: Mapped[Decimal | None] = mapped_column()
+    unit: Mapped[str] = mapped_column(String(16))
+    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    indicator: Mapped[Indicator] = relationship()
+    source: Mapped[Source | None] = relationship()
+
+
+class ExchangeRate(Versioned, Base):
+    __tablename__ = "exchange_rates"
+    __table_args__ = (UniqueConstraint("currency", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    period: Mapped[str] = mapped_column(String(10))
+    per_usd: Mapped[Decimal] = mapped_column()
+    source: Mapped[str] = mapped_column(String(500))
+
+
+class AuditEvent(Base):
+    """Who changed what, when: append-only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64))
