@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,7 +19,7 @@ def audit(
 ) -> None:
     """Show the audit log, newest first."""
     with reading() as ctx:
-        rows = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
+        rows: list[dict[str, Any]] = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
                  "entity_id": e.entity_id, "before": e.before, "after": e.after, "request_id": e.request_id}
                 for e in recent(ctx, limit, entity)]
     if as_json:
@@ -33,7 +33,7 @@ def audit(
     console.print(table)
 
 
-def _change(before: dict | None, after: dict | None) -> str:  # type: ignore[type-arg]
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     if before is None:
         return "created"
     if after is None:

@@ -95,18 +95,16 @@ def as_of_date(text: str | None) -> date | None:
     return parse_date(text, "--as-of") if text else None
 
 
-def money(amount: Decimal | None, currency: str | None) -> str:
-    if amount is None:
-        return "-"
-    return f"{amount:,.0f} {currency}" if amount == amount.to_integral() else f"{amount:,} {currency}"
-
-
-def number(value: Decimal | int | None) -> str:
+def number(value: Decimal | int | str | None) -> str:
+    """Thousands separators, no exponent: 2500000000 -> 2,500,000,000."""
     if value is None:
         return "-"
-    if isinstance(value, Decimal) and value != value.to_integral():
-        return f"{value:,}"
-    return f"{int(value):,}"
+    value = Decimal(value)
+    return f"{value:,.0f}" if value == value.to_integral() else f"{value:,}"
+
+
+def money(amount: Decimal | str | None, currency: str | None) -> str:
+    return "-" if amount is None else f"{number(amount)} {currency}"
 
 
 def ok(message: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -42,7 +42,7 @@ def add(
         o = add_observation(ctx, ObservationSpec(
             indicator=indicator, reporter=reporter, partner=partner, period=period, value=value, unit=unit,
             hs_code=hs, flags=flag or [], source=source, note=note))
-        result = {"id": o.id, "indicator": indicator, "reporter": o.reporter, "partner": o.partner,
+        result: dict[str, Any] = {"id": o.id, "indicator": indicator, "reporter": o.reporter, "partner": o.partner,
                   "period": o.period, "value": o.value, "unit": o.unit}
     if as_json:
         print_json(result)
@@ -61,7 +61,8 @@ def list_(
 ) -> None:
     """List observations, oldest period first."""
     with reading() as ctx:
-        rows = [{"id": o.id, "indicator": o.indicator.code, "reporter": o.reporter, "partner": o.partner,
+        rows: list[dict[str, Any]] = [
+                {"id": o.id, "indicator": o.indicator.code, "reporter": o.reporter, "partner": o.partner,
                  "hs_code": o.hs_code, "period": o.period, "value": o.value, "unit": o.unit,
                  "flags": [f for f in o.flags.split(",") if f],
                  "source": (o.source.code or str(o.source.id)) if o.source else None, "note": o.note}

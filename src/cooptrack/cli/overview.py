@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -37,14 +36,14 @@ def overview(
 
 
 def _values(bucket: dict[str, Any]) -> str:
-    parts = [money(Decimal(v), c) for c, v in sorted(bucket["values"].items())]
+    parts = [money(v, c) for c, v in sorted(bucket["values"].items())]
     return "; ".join(parts) or "-"
 
 
 def _usd(bucket: dict[str, Any]) -> str:
     if not bucket["values"]:
         return "-"
-    text = money(Decimal(bucket["usd"]), "USD")
+    text = money(bucket["usd"], "USD")
     if bucket["usd_missing"]:
         text += f" (+{bucket['usd_missing']} without a rate)"
     return text
@@ -89,8 +88,8 @@ def render(d: dict[str, Any]) -> None:
     for pr in d["projects"]:
         v = pr["value"]
         table.add_row(pr["code"], pr["title"], pr["industry"] or "", pr["status"].replace("_", " "),
-                      pr["status_since"] or "", money(Decimal(v["amount"]), v["currency"]) if v else "-",
-                      money(Decimal(pr["usd"]), "USD") if pr["usd"] is not None else "-")
+                      pr["status_since"] or "", money(v["amount"], v["currency"]) if v else "-",
+                      money(pr["usd"], "USD") if pr["usd"] is not None else "-")
     console.print(table)
 
     table = Table("indicator", "between", "period", "value", "flags", "source", title="Indicators (latest)")
@@ -98,7 +97,7 @@ def render(d: dict[str, Any]) -> None:
         flags = ", ".join(i["flags"])
         prefix = "≥" if "lower_bound" in i["flags"] else ("~" if "approximate" in i["flags"] else "")
         table.add_row(i["name"], f"{i['reporter']}-{i['partner']}", i["period"],
-                      f"{prefix}{number(Decimal(i['value']))} {i['unit']}", flags,
+                      f"{prefix}{number(i['value'])} {i['unit']}", flags,
                       i["source"]["id"] if i["source"] else "")
     console.print(table)
 
@@ -109,13 +108,7 @@ def render(d: dict[str, Any]) -> None:
         console.print(table)
 
     if d["targets"]:
-        targets = [{**t, "target_value": Decimal(t["target_value"]) if t["target_value"] else None,
-                    "multiple": Decimal(t["multiple"]) if t["multiple"] else None,
-                    "baseline": ({**t["baseline"], "value": Decimal(t["baseline"]["value"]) if t["baseline"]["value"] else None}
-                                 if t["baseline"] else None),
-                    "latest": {**t["latest"], "value": Decimal(t["latest"]["value"])} if t["latest"] else None}
-                   for t in d["targets"]]
-        console.print(targets_table(targets))
+        console.print(targets_table(d["targets"]))
         for t in d["targets"]:
             console.print(f"  {t['indicator']} {t['period']}: {t['reason']}")
     if d["rates_used"]:

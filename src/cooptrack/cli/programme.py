@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -51,7 +51,7 @@ def add(
             period_start=start, period_end=end, industries=[_industry(i) for i in industry or []],
             description=description, source=source,
         ))
-        result = {"code": programme.code, "parties": [p.country for p in programme.parties]}
+        result: dict[str, Any] = {"code": programme.code, "parties": [p.country for p in programme.parties]}
     if as_json:
         print_json(result)
     else:
@@ -62,7 +62,7 @@ def add(
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List programmes."""
     with reading() as ctx:
-        rows = [{"code": p.code, "name": p.name, "parties": [x.country for x in p.parties],
+        rows: list[dict[str, Any]] = [{"code": p.code, "name": p.name, "parties": [x.country for x in p.parties],
                  "signed": p.signed, "period_start": p.period_start, "period_end": p.period_end,
                  "projects": n} for p, n in list_programmes(ctx)]
     if as_json:
@@ -80,7 +80,7 @@ def show(code: Annotated[str, typer.Argument(help="Programme id.")], as_json: bo
     """Show a programme's parties, period and industries."""
     with reading() as ctx:
         p = get_programme(ctx, code)
-        data = {
+        data: dict[str, Any] = {
             "code": p.code, "name": p.name, "aliases": p.aliases, "description": p.description,
             "parties": [{"code": x.country, "name": country_name(x.country)} for x in p.parties],
             "signed": p.signed, "signed_occasion": p.signed_occasion,

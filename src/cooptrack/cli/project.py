@@ -90,7 +90,8 @@ def add(
             description=description, planned_start=planned_start, planned_end=planned_end,
             actual_start=actual_start, actual_end=actual_end, iati_identifier=iati_id, source=source,
         ))
-        result = {"code": project.code, "programme": programme, "industry": project.industry.name if project.industry else None}
+        industry_name = project.industry.name if project.industry else None
+        result: dict[str, Any] = {"code": project.code, "programme": programme, "industry": industry_name}
     if as_json:
         print_json(result)
     else:
@@ -106,17 +107,19 @@ def list_(
 ) -> None:
     """List projects with their current status."""
     with reading() as ctx:
-        rows = [{"code": p.code, "title": p.title, "programme": p.programme.code if p.programme else None,
-                 "status": p.status, "status_since": p.status_effective,
-                 "value": {"amount": p.value_amount, "currency": p.value_currency} if p.value_amount is not None else None}
-                for p in list_projects(ctx, programme, status, limit)]
+        rows: list[dict[str, Any]] = [
+            {"code": p.code, "title": p.title, "programme": p.programme.code if p.programme else None,
+             "status": p.status, "status_since": p.status_effective,
+             "value": {"amount": p.value_amount, "currency": p.value_currency} if p.value_amount is not None else None}
+            for p in list_projects(ctx, programme, status, limit)
+        ]
     if as_json:
         print_json(rows)
         return
     table = Table("id", "title", "programme", "status", "since", "value", title="Projects")
     for r in rows:
-        table.add_row(r["code"], r["title"], r["programme"] or "", r["status"] or "-",
-                      str(r["status_since"] or ""), money(r["value"]["amount"], r["value"]["currency"]) if r["value"] else "-")
+        value = money(r["value"]["amount"], r["value"]["currency"]) if r["value"] else "-"
+        table.add_row(r["code"], r["title"], r["programme"] or "", r["status"] or "-", r["status_since"] or "", value)
     console.print(table)
 
 
@@ -157,14 +160,18 @@ def show(code: Annotated[str, typer.Argument(help="Project id.")], as_json: bool
     if as_json:
         print_json(d)
         return
-    console.print(f"[bold]{d['title']}[/bold] ({d['code']})" + (f" — programme {d['programme']}" if d["programme"] else ""))
+    programme = f" — programme {d['programme']}" if d["programme"] else ""
+    console.print(f"[bold]{d['title']}[/bold] ({d['code']}){programme}")
     if d["description"]:
         console.print(d["description"])
-    console.print(f"Status: [bold]{d['status'] or 'unrecorded'}[/bold]" + (f"   Industry: {d['industry']}" if d["industry"] else ""))
+    industry = f"   Industry: {d['industry']}" if d["industry"] else ""
+    console.print(f"Status: [bold]{d['status'] or 'unrecorded'}[/bold]{industry}")
     if d["value"]:
         line = "Value: " + money(d["value"]["amount"], d["value"]["currency"])
         if d["usd"] and d["value"]["currency"] != "USD":
-            line += f" = {money(d['usd']['amount'], 'USD')} at {d['usd']['rate']} per USD ({d['usd']['rate_period']}, {d['usd']['rate_source']})"
+            usd = d["usd"]
+            line += f" = {money(usd['amount'], 'USD')} at {usd['rate']} per USD"
+            line += f" ({usd['rate_period']}, {usd['rate_source']})"
         elif not d["usd"]:
             line += " (no USD rate recorded for its date: `cooptrack rate add`)"
         console.print(line)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -35,7 +35,8 @@ def list_(
 ) -> None:
     """List rates."""
     with reading() as ctx:
-        rows = [{"currency": r.currency, "period": r.period, "per_usd": r.per_usd, "source": r.source}
+        rows: list[dict[str, Any]] = [
+                {"currency": r.currency, "period": r.period, "per_usd": r.per_usd, "source": r.source}
                 for r in list_rates(ctx, currency)]
     if as_json:
         print_json(rows)

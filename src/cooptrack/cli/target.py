@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -67,7 +67,7 @@ def list_(
     console.print(targets_table(targets))
 
 
-def targets_table(targets: list[dict]) -> Table:  # type: ignore[type-arg]
+def targets_table(targets: list[dict[str, Any]]) -> Table:
     table = Table("indicator", "between", "period", "baseline", "target", "latest", "achieved", "expected",
                   "state", title="Targets")
     for t in targets:

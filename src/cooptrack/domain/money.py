@@ -74,7 +74,8 @@ class Money:
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str, value_date: date | None = None) -> Money:
-        return cls(parse_amount(amount), currency.strip().upper() if isinstance(currency, str) else currency, value_date)
+        code = currency.strip().upper() if isinstance(currency, str) else currency
+        return cls(parse_amount(amount), code, value_date)
 
     def __str__(self) -> str:
         return f"{self.amount:,} {self.currency}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from cooptrack.services.projects import (
     register_project,
 )
 from cooptrack.services.rates import RateSpec, add_rate
-from cooptrack.services.sources import SourceSpec, add_source
+from cooptrack.services.sources import SourceSpec, add_source, get_source
+from cooptrack.services.targets import TargetSpec, define_target
 from cooptrack.services.validate import hs_code
 from cooptrack.store.models import ProgrammeCommodity
 
@@ -87,36 +89,48 @@ def load_dataset(ctx: Context, data: dict[str, Any], origin: str) -> LoadResult:
             findings.append(Finding("bad_entry", f"{where}: missing or malformed entry ({exc})",
                                     field=where, source=origin))
 
-    for i, s in enumerate(data.get("sources") or []):
-        attempt(f"sources[{i}]", lambda s=s: add_source(ctx, SourceSpec(
-            code=s["id"], title=s["title"], publisher=s.get("publisher"), url=s.get("url"),
-            published=_str(s.get("published")), language=s.get("language"), kind=s.get("kind"),
-            credit=s.get("credit"), text=s.get("text"), note=s.get("note"))), "sources")
-    for i, r in enumerate(data.get("rates") or []):
-        attempt(f"rates[{i}]", lambda r=r: add_rate(ctx, RateSpec(
-            r["currency"], _str(r["period"]), _str(r["per_usd"]), r["source"])), "rates")
-    for i, p in enumerate(data.get("programmes") or []):
-        attempt(f"programmes[{i}]", lambda p=p: _programme(ctx, p), "programmes")
-    for i, p in enumerate(data.get("projects") or []):
-        attempt(f"projects[{i}]", lambda p=p: _project(ctx, p), "projects")
-    for i, o in enumerate(data.get("observations") or []):
-        attempt(f"observations[{i}]", lambda o=o: add_observation(ctx, ObservationSpec(
-            indicator=o["indicator"], reporter=o["reporter"], partner=o.get("partner"),
-            period=_str(o["period"]), value=_str(o["value"]), unit=o["unit"], hs_code=_str(o.get("hs_code")),
-            flags=o.get("flags") or [], source=o.get("source"), note=o.get("note"))), "observations")
-    from cooptrack.services.targets import TargetSpec, define_target
-
-    for i, t in enumerate(data.get("targets") or []):
-        attempt(f"targets[{i}]", lambda t=t: define_target(ctx, TargetSpec(
-            programme=t["programme"], indicator=t["indicator"], reporter=t["reporter"],
-            partner=t.get("partner"), period=_str(t["period"]), unit=t["unit"],
-            value=_str(t.get("value")), multiple=_str(t.get("multiple")),
-            baseline_period=_str(t.get("baseline_period")), baseline_value=_str(t.get("baseline_value")),
-            deadline=_str(t.get("deadline")), approximate=bool(t.get("approximate")),
-            source=t.get("source"), note=t.get("note"))), "targets")
+    sections: list[tuple[str, Callable[[Context, dict[str, Any]], object]]] = [
+        ("sources", _source), ("rates", _rate), ("programmes", _programme), ("projects", _project),
+        ("observations", _observation), ("targets", _target),
+    ]
+    for section, load in sections:
+        entries = data.get(section) or []
+        if not isinstance(entries, list):
+            findings.append(Finding("bad_section", f"'{section}' must be a list", field=section, source=origin))
+            continue
+        for i, entry in enumerate(entries):
+            attempt(f"{section}[{i}]", partial(load, ctx, entry), section)
     if findings:
         raise InvalidInput.from_findings(findings)
     return result
+
+
+def _source(ctx: Context, s: dict[str, Any]) -> object:
+    return add_source(ctx, SourceSpec(
+        code=s["id"], title=s["title"], publisher=s.get("publisher"), url=s.get("url"),
+        published=_str(s.get("published")), language=s.get("language"), kind=s.get("kind"),
+        credit=s.get("credit"), text=s.get("text"), note=s.get("note")))
+
+
+def _rate(ctx: Context, r: dict[str, Any]) -> object:
+    return add_rate(ctx, RateSpec(r["currency"], _str(r["period"]), _str(r["per_usd"]), r["source"]))
+
+
+def _observation(ctx: Context, o: dict[str, Any]) -> object:
+    return add_observation(ctx, ObservationSpec(
+        indicator=o["indicator"], reporter=o["reporter"], partner=o.get("partner"),
+        period=_str(o["period"]), value=_str(o["value"]), unit=o["unit"], hs_code=_str(o.get("hs_code")),
+        flags=o.get("flags") or [], source=o.get("source"), note=o.get("note")))
+
+
+def _target(ctx: Context, t: dict[str, Any]) -> object:
+    return define_target(ctx, TargetSpec(
+        programme=t["programme"], indicator=t["indicator"], reporter=t["reporter"],
+        partner=t.get("partner"), period=_str(t["period"]), unit=t["unit"],
+        value=_str(t.get("value")), multiple=_str(t.get("multiple")),
+        baseline_period=_str(t.get("baseline_period")), baseline_value=_str(t.get("baseline_value")),
+        deadline=_str(t.get("deadline")), approximate=bool(t.get("approximate")),
+        source=t.get("source"), note=t.get("note")))
 
 
 def _programme(ctx: Context, p: dict[str, Any]) -> None:
@@ -142,8 +156,6 @@ def _programme(ctx: Context, p: dict[str, Any]) -> None:
 
 
 def get_source_id(ctx: Context, code: str | None) -> int | None:
-    from cooptrack.services.sources import get_source
-
     return get_source(ctx, code).id if code else None
 
 

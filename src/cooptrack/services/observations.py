@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, func, select, true
 
 from cooptrack import codes
 from cooptrack.domain.countries import resolve_country
@@ -118,7 +118,7 @@ def describe_commodity(code: str | None) -> str | None:
     return found.description if found else None
 
 
-def known_by(as_of: date | None):  # type: ignore[no-untyped-def]
+def known_by(as_of: date | None) -> ColumnElement[bool]:
     """Filter: observations a reader could know on ``as_of``: their source was published by
     then, or, without a dated source, their period had ended."""
     if as_of is None:

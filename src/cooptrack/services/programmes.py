@@ -47,7 +47,8 @@ def register_programme(ctx: Context, spec: ProgrammeSpec) -> Programme:
         elif country:
             parties.append(country)
     if len(spec.parties) < 2:
-        checks.fail("too_few_parties", "a programme needs at least two parties, e.g. --party KAZ --party KOR", "parties")
+        checks.fail("too_few_parties", "a programme needs at least two parties, e.g. --party KAZ --party KOR",
+                    "parties")
     if spec.signed:
         checks.run(validate.period, spec.signed, "signed")
     start = checks.run(validate.period, spec.period_start, "period start") if spec.period_start else None
@@ -60,7 +61,8 @@ def register_programme(ctx: Context, spec: ProgrammeSpec) -> Programme:
         dac = [c for c in (checks.run(validate.dac_code, d, f"industries[{i}].dac_codes") for d in ind.dac_codes) if c]
         if ind_name:
             if any(ind_name == n for n, _ in industries):
-                checks.fail("duplicate_industry", f"industry '{ind_name}' is listed twice", f"industries[{i}].name", ind_name)
+                checks.fail("duplicate_industry", f"industry '{ind_name}' is listed twice",
+                            f"industries[{i}].name", ind_name)
             industries.append((ind_name, sorted(set(dac))))
     source = checks.run(get_source, ctx, spec.source) if spec.source else None
     checks.done()

@@ -56,7 +56,8 @@ def define_target(ctx: Context, spec: TargetSpec) -> Target:
     multiple = checks.run(validate.amount, spec.multiple, "multiple") if spec.multiple is not None else None
     if spec.multiple is not None and not spec.baseline_period:
         checks.fail("missing_baseline", "a multiple needs --baseline-period (e.g. 2019-H1)", "baseline_period")
-    baseline_period = checks.run(validate.period, spec.baseline_period, "baseline period") if spec.baseline_period else None
+    baseline_period = (checks.run(validate.period, spec.baseline_period, "baseline period")
+                       if spec.baseline_period else None)
     baseline_value = (checks.run(validate.amount, spec.baseline_value, "baseline value")
                       if spec.baseline_value is not None else None)
     source = checks.run(get_source, ctx, spec.source) if spec.source else None
