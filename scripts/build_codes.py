@@ -8,7 +8,8 @@ Tables and where they come from:
 
 - ``dac5.csv`` (``code,name,category,group,withdrawn``): DAC 5-digit sectors from
   ``iati/codelists/non-embedded/Sector.xml``. ``group`` (DAC sector group such as ``110``) comes
-  from ``dac/sectors_groups.csv`` and is empty when the sector is not listed there.
+  from ``dac/sectors_groups.csv``; a sector not listed there takes the group of its 3-digit
+  category, and is empty when the category is not listed either.
 - ``dac3.csv`` (``code,name,withdrawn``): DAC 3-digit sector categories from
   ``iati/codelists/non-embedded/SectorCategory.xml``.
 - ``dac_groups.csv`` (``code,name``): distinct DAC sector groups from ``dac/sectors_groups.csv``.
@@ -110,6 +111,9 @@ def flag(value: bool) -> str:
 def build_dac(shared: Path) -> dict[str, tuple[Row, list[Row]]]:
     groups_src = read_csv(shared / "dac" / "sectors_groups.csv")
     group_of = {r["code"].strip(): r["group_code"].strip() for r in groups_src}
+    # Sectors newer than the groups list: every 3-digit category sits in exactly one group,
+    # so a sector missing from the list takes its category's group.
+    group_of_category = {r["category_code"].strip(): r["group_code"].strip() for r in groups_src}
     group_names = {(r["group_code"].strip(), r["group_name_en"].strip()) for r in groups_src}
 
     dac5: list[Row] = []
@@ -117,7 +121,8 @@ def build_dac(shared: Path) -> dict[str, tuple[Row, list[Row]]]:
         category = (item.findtext("category") or "").strip()
         if len(code) != 5 or len(category) != 3:
             raise SourceError(f"Sector.xml: unexpected code/category {code!r}/{category!r}")
-        dac5.append((code, name, category, group_of.get(code, ""), flag(withdrawn)))
+        group = group_of.get(code) or group_of_category.get(category, "")
+        dac5.append((code, name, category, group, flag(withdrawn)))
 
     dac3 = [
         (code, name, flag(withdrawn))

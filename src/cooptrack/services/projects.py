@@ -294,12 +294,14 @@ def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
         check_transition(previous, current, reopen=event.reopen)
         previous = current
 
-    before = {"status": project.status, "status_start": audit.jsonable(project.status_start)}
+    before = {"status": project.status, "status_effective": project.status_effective}
     ctx.session.add(new)
     last = sequence[-1]
     project.status = last.status
     project.status_effective = last.effective
     project.status_start = last.effective_start
     ctx.session.flush()
-    audit.record(ctx, "status", "project", project.code, before, audit.snapshot(new))
+    after = {"status": project.status, "status_effective": project.status_effective,
+             "event": audit.snapshot(new)}
+    audit.record(ctx, "status", "project", project.code, before, after)
     return new
