@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.testing import CliRunner
 
 from cooptrack.cli import app
@@ -48,22 +51,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_store() -> Iterator[Store | None]:
+    """A database of this test run's own on the configured server (so two runs never share
+    tables), dropped at the end; the configured database itself if we may not create one."""
     url = _postgres_url()
     if url is None:
         yield None
         return
-    store = Store(url)
+    admin = Store(url)
+    own = f"cooptrack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        with store.engine.begin() as conn:
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{own}"'))
+        target = make_url(admin.url).set(database=own).render_as_string(hide_password=False)
+    except OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {admin.url} is unreachable in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL at {admin.url} is unreachable: {exc}")
+    except ProgrammingError:  # no CREATEDB right: use the configured database, emptied
+        target = admin.url
+        with admin.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    except Exception as exc:  # noqa: BLE001 - the message is what matters here
-        if IN_CI:
-            pytest.fail(f"PostgreSQL at {store.url} is unreachable in CI: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL at {store.url} is unreachable: {exc}")
+    store = Store(target)
     upgrade(store)
     yield store
     store.dispose()
+    if target != admin.url:
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

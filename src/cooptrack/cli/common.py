@@ -48,9 +48,11 @@ def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
 
 
 def report_error(exc: CooptrackError) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {exc.message}", soft_wrap=True)
     findings: list[Finding] = getattr(exc, "findings", [])
-    if len(findings) > 1:
+    if len(findings) <= 1:
+        err_console.print(f"[bold red]error:[/bold red] {exc.message}", soft_wrap=True)
+    else:
+        err_console.print(f"[bold red]error:[/bold red] {len(findings)} problems; nothing was written", soft_wrap=True)
         for f in findings:
             where = ", ".join(x for x in (f.source, f"row {f.row}" if f.row else None, f.field) if x)
             err_console.print(f"  - {where + ': ' if where else ''}{f.message}", soft_wrap=True)

@@ -14,8 +14,10 @@ from typing import Any
 
 import yaml
 
+from cooptrack.domain.indicators import FLOWS
 from cooptrack.errors import AlreadyExists, CooptrackError, InvalidInput, NotFound
 from cooptrack.findings import Finding
+from cooptrack.services import audit
 from cooptrack.services.context import Context
 from cooptrack.services.observations import ObservationSpec, add_observation
 from cooptrack.services.programmes import (
@@ -146,13 +148,20 @@ def _programme(ctx: Context, p: dict[str, Any]) -> None:
     for c in p.get("commodities") or []:
         for code in c["hs"]:
             hs = hs_code(str(code), "commodities.hs")
+            if c["flow"] not in FLOWS:
+                raise InvalidInput(f"commodity flow '{c['flow']}' is not one of {', '.join(FLOWS)}",
+                                   [Finding("unknown_flow", f"flow '{c['flow']}' is not one of {', '.join(FLOWS)}",
+                                            field="commodities.flow", value=str(c["flow"]))])
             if c["reporter"] not in parties or c["partner"] not in parties:
                 raise InvalidInput(f"commodity {hs}: reporter and partner must be programme parties",
                                    [Finding("not_a_party", "reporter and partner must be programme parties",
                                             field="commodities")])
-            ctx.session.add(ProgrammeCommodity(
+            row = ProgrammeCommodity(
                 programme_id=programme.id, reporter=c["reporter"], partner=c["partner"], flow=c["flow"],
-                hs_code=hs, source_id=get_source_id(ctx, c.get("source")), note=c.get("note")))
+                hs_code=hs, source_id=get_source_id(ctx, c.get("source")), note=c.get("note"))
+            ctx.session.add(row)
+            ctx.session.flush()
+            audit.record(ctx, "create", "programme_commodity", row.id, None, audit.snapshot(row))
 
 
 def get_source_id(ctx: Context, code: str | None) -> int | None:

@@ -101,6 +101,13 @@ class Store:
         and migrated to the current head."""
         from cooptrack.store.migrate import current_revision, head_revision
 
+        if self.dialect == "sqlite":
+            path = make_url(self.url).database
+            if path and path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
+                raise StoreUnavailable(
+                    f"database file '{path}' does not exist; run `cooptrack init` to create it "
+                    "(or `cooptrack demo` for the demo), or set COOPTRACK_DATABASE_URL"
+                )
         try:
             with self.engine.connect() as conn:
                 current = current_revision(conn)
