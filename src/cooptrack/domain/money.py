@@ -3,6 +3,7 @@ to US dollars that records the rate used and where the rate came from."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -13,6 +14,7 @@ from cooptrack.domain._fail import invalid
 from cooptrack.domain.period import Period
 
 CENT = Decimal("0.01")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
@@ -29,7 +31,12 @@ def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
     elif isinstance(text, int):
         value = Decimal(text)
     else:
-        cleaned = text.strip().replace("_", "").replace(",", "").replace(" ", "")
+        cleaned = text.strip().replace("_", "").replace(" ", "")
+        if "," in cleaned:
+            if not _GROUPED.match(cleaned):
+                invalid("bad_amount", f"{field} '{text}' is ambiguous: commas only separate thousands "
+                        "(1,250,000.50); write decimals with a dot", field, text)
+            cleaned = cleaned.replace(",", "")
         try:
             value = Decimal(cleaned)
         except InvalidOperation:
@@ -40,7 +47,7 @@ def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
 
 
 def check_currency(code: str, field: str = "currency") -> str:
-    found = codes.currency(code) if isinstance(code, str) else None
+    found = codes.currency(code.strip().upper()) if isinstance(code, str) else None
     if found is None:
         invalid(
             "unknown_currency",
@@ -91,8 +98,10 @@ class Rate:
     source: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.per_usd, float):
-            parse_amount(self.per_usd, "rate")
+        if not isinstance(self.per_usd, Decimal) or not self.per_usd.is_finite():
+            object.__setattr__(self, "per_usd", parse_amount(self.per_usd, "rate"))
+        if not self.per_usd.is_finite():
+            invalid("bad_rate", f"rate {self.per_usd} is not a finite number", "rate", self.per_usd)
         if self.per_usd <= 0:
             invalid("bad_rate", f"rate {self.per_usd} must be greater than zero", "rate", self.per_usd)
         if not self.source or not self.source.strip():

@@ -15,6 +15,7 @@ Precision = Literal["year", "half", "quarter", "month", "day"]
 _PATTERN = re.compile(
     r"^(?P<year>\d{4})(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>\d{2})(?:-(?P<day>\d{2}))?))?$"
 )
+FORMS = "write 2019, 2019-H1, 2019-Q3, 2019-07 or 2019-07-15"
 _RANK: dict[str, int] = {"year": 0, "half": 1, "quarter": 2, "month": 3, "day": 4}
 
 
@@ -36,12 +37,7 @@ class Period:
         raw = text.strip() if isinstance(text, str) else str(text)
         m = _PATTERN.match(raw.upper())
         if not m:
-            invalid(
-                "bad_period",
-                f"{field} '{raw}' is not a period; write 2019, 2019-H1, 2019-Q3, 2019-07 or 2019-07-15",
-                field,
-                raw,
-            )
+            invalid("bad_period", f"{field} '{raw}' is not a period; {FORMS}", field, raw)
         year = int(m["year"])
         try:
             if m["half"]:
@@ -57,7 +53,7 @@ class Period:
                 month = int(m["month"])
                 return cls(f"{year:04d}-{month:02d}", "month", date(year, month, 1), _month_end(year, month))
         except ValueError:
-            invalid("bad_period", f"{field} '{raw}' is not a real calendar date", field, raw)
+            invalid("bad_period", f"{field} '{raw}' is not a real calendar date; {FORMS}", field, raw)
         return cls(f"{year:04d}", "year", date(year, 1, 1), date(year, 12, 31))
 
     @classmethod
@@ -101,6 +97,13 @@ class Period:
 
     def next_day_after(self) -> date:
         return self.end + timedelta(days=1)
+
+    @classmethod
+    def span(cls, first: Period, last: Period) -> Period:
+        """The stretch from ``first``'s start to ``last``'s end, e.g. ``2019-H1+2019-07``."""
+        if first.code == last.code:
+            return first
+        return cls(f"{first.code}+{last.code}", last.precision, first.start, last.end)
 
     def __str__(self) -> str:
         return self.code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cooptrack.errors import TransitionNotAllowed
+from cooptrack.errors import InvalidInput, TransitionNotAllowed
 from cooptrack.findings import Finding
 
 
@@ -33,13 +33,15 @@ class Status(StrEnum):
         except ValueError:
             allowed = ", ".join(s.value for s in cls)
             msg = f"{field} '{text}' is not a status; use one of {allowed}"
-            raise TransitionNotAllowed(
-                msg, [Finding("unknown_status", msg, field=field, value=text)]
-            ) from None
+            raise InvalidInput(msg, [Finding("unknown_status", msg, field=field, value=text)]) from None
 
     @classmethod
-    def from_iati(cls, code: int | str) -> Status:
-        return FROM_IATI[int(code)]
+    def from_iati(cls, code: int | str, field: str = "activity-status") -> Status:
+        try:
+            return FROM_IATI[int(code)]
+        except (KeyError, ValueError):
+            msg = f"{field} '{code}' is not an IATI ActivityStatus code; use 1 to 6"
+            raise InvalidInput(msg, [Finding("unknown_status", msg, field=field, value=str(code))]) from None
 
 
 IATI_CODE: dict[Status, int] = {
@@ -68,14 +70,14 @@ TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED})
 # is always allowed.
 ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PIPELINE: frozenset(
-        {Status.AGREED, Status.IN_EXECUTION, Status.IMPLEMENTED, Status.SUSPENDED, Status.CANCELLED}
+        {Status.AGREED, Status.IN_EXECUTION, Status.IMPLEMENTED, Status.CLOSED, Status.SUSPENDED, Status.CANCELLED}
     ),
     Status.AGREED: frozenset(
-        {Status.IN_EXECUTION, Status.IMPLEMENTED, Status.SUSPENDED, Status.CANCELLED}
+        {Status.IN_EXECUTION, Status.IMPLEMENTED, Status.CLOSED, Status.SUSPENDED, Status.CANCELLED}
     ),
-    Status.IN_EXECUTION: frozenset({Status.IMPLEMENTED, Status.SUSPENDED, Status.CANCELLED}),
+    Status.IN_EXECUTION: frozenset({Status.IMPLEMENTED, Status.CLOSED, Status.SUSPENDED, Status.CANCELLED}),
     Status.SUSPENDED: frozenset(
-        {Status.PIPELINE, Status.AGREED, Status.IN_EXECUTION, Status.CANCELLED}
+        {Status.PIPELINE, Status.AGREED, Status.IN_EXECUTION, Status.IMPLEMENTED, Status.CANCELLED}
     ),
     Status.IMPLEMENTED: frozenset({Status.CLOSED}),
     Status.CLOSED: frozenset(),

@@ -40,6 +40,25 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal:
     return (part * 100 / whole).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
 
 
+def running_total(series: list[Point], within: Period) -> Point | None:
+    """The flow accumulated from the start of ``within``: the longest observation starting
+    there, extended by the observations that follow it without gap or overlap (H1, then July,
+    then August...). None when nothing starts at the beginning of the period."""
+    inside = [p for p in series if within.contains(p.period)]
+    by_start: dict[date, Point] = {}
+    for p in inside:  # for each start, the longest observation (the latest recorded on a tie)
+        held = by_start.get(p.period.start)
+        if held is None or p.period.days >= held.period.days:
+            by_start[p.period.start] = p
+    first = by_start.get(within.start)
+    if first is None:
+        return None
+    total, last = first.value, first
+    while (step := by_start.get(last.period.next_day_after())) is not None:
+        total, last = total + step.value, step
+    return Point(Period.span(first.period, last.period), total)
+
+
 def progress(
     *,
     target_period: Period,
@@ -53,8 +72,8 @@ def progress(
 ) -> Progress:
     """Where a series stands against its target.
 
-    A flow (trade, investment inflow) counts only observations inside the target period,
-    the longest-running one, against the share of the period elapsed. A stock (investment
+    A flow (trade, investment inflow) counts its running total from the start of the target
+    period (see :func:`running_total`) against the share of the period elapsed. A stock (investment
     stock, enterprises) takes its latest level by the deadline, against a straight line from
     the baseline to the target.
     """
@@ -70,12 +89,12 @@ def progress(
 
     if stock:
         usable = [p for p in series if p.period.end <= deadline]
+        latest = max(usable, key=lambda p: (p.period.end, p.period.days)) if usable else None
     else:
-        usable = [p for p in series if target_period.contains(p.period)]
-    if not usable:
-        where = "by the deadline" if stock else f"within {target_period.code}"
+        latest = running_total(series, target_period)
+    if latest is None:
+        where = "by the deadline" if stock else f"from the start of {target_period.code}"
         return Progress(target, baseline, None, None, None, "unknown", f"no observation {where} yet")
-    latest = max(usable, key=lambda p: (p.period.end, p.period.days))
     achieved = _pct(latest.value, target)
     if latest.value >= target:
         return Progress(target, baseline, latest, achieved, None, "achieved", "target reached")
