@@ -168,7 +168,7 @@ def test_money_refuses_a_negative_amount() -> None:
     assert f.code == "negative_amount"
     assert f.field == "amount"
     assert f.value == "-5"
-    assert f.message == "amount -5 USD is negative; money values must be zero or more"
+    assert f.message == "amount -5 is negative; money values must be zero or more"
 
 
 def test_money_of_refuses_a_negative_amount_text() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from cooptrack.cli.common import command, console, ok, open_store
+from cooptrack.errors import StoreUnavailable
 from cooptrack.store import redact
 from cooptrack.store.migrate import check, current_revision, head_revision, upgrade
 
@@ -23,8 +25,11 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Show the database's migration revision and the one this cooptrack needs."""
     store = open_store(check=False)
-    with store.engine.connect() as conn:
-        current = current_revision(conn)
+    try:
+        with store.engine.connect() as conn:
+            current = current_revision(conn)
+    except OperationalError as exc:
+        raise StoreUnavailable(store.unreachable_message(exc)) from None
     console.print(f"database {redact(store.url)}: revision {current or 'none'} (this cooptrack: {head_revision()})")
 
 

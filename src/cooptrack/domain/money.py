@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from cooptrack import codes
 from cooptrack.domain._fail import invalid
 from cooptrack.domain.period import Period
+from cooptrack.errors import InvalidInput
+from cooptrack.findings import Finding
 
 CENT = Decimal("0.01")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -46,6 +48,14 @@ def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
     return value
 
 
+def check_amount(value: str | int | Decimal, field: str = "amount") -> Decimal:
+    """A finite, non-negative Decimal (floats refused)."""
+    amount = parse_amount(value, field)
+    if amount < 0:
+        invalid("negative_amount", f"{field} {amount} is negative; money values must be zero or more", field, amount)
+    return amount
+
+
 def check_currency(code: str, field: str = "currency") -> str:
     found = codes.currency(code.strip().upper()) if isinstance(code, str) else None
     if found is None:
@@ -65,19 +75,18 @@ class Money:
     value_date: date | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
-            amount = parse_amount(self.amount, "amount")  # refuses floats with a clear message
+        findings: list[Finding] = []
+        try:
+            amount = check_amount(self.amount)
             object.__setattr__(self, "amount", amount)
-        if not self.amount.is_finite():
-            invalid("bad_amount", f"amount '{self.amount}' is not a finite number", "amount", self.amount)
-        if self.amount < 0:
-            invalid(
-                "negative_amount",
-                f"amount {self.amount} {self.currency} is negative; money values must be zero or more",
-                "amount",
-                self.amount,
-            )
-        object.__setattr__(self, "currency", check_currency(self.currency))
+        except InvalidInput as exc:
+            findings.extend(exc.findings)
+        try:
+            object.__setattr__(self, "currency", check_currency(self.currency))
+        except InvalidInput as exc:
+            findings.extend(exc.findings)
+        if findings:
+            raise InvalidInput.from_findings(findings)
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str, value_date: date | None = None) -> Money:

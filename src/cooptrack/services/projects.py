@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cooptrack.domain.countries import resolve_country
-from cooptrack.domain.money import Money, parse_amount
+from cooptrack.domain.money import Money, check_amount, check_currency, parse_amount
 from cooptrack.domain.period import Period
 from cooptrack.domain.status import Status, check_transition
 from cooptrack.errors import AlreadyExists, NotFound
@@ -149,10 +149,14 @@ def register_project(ctx: Context, spec: ProjectSpec) -> Project:
     value_date = checks.run(validate.day, spec.value_date, "value date")
     money = None
     if spec.value is not None:
+        amount = checks.run(check_amount, spec.value, "value")
+        currency = None
         if not spec.currency:
             checks.fail("missing_currency", "a value needs its currency, e.g. --currency USD", "currency")
         else:
-            money = checks.run(Money.of, spec.value, spec.currency, value_date)
+            currency = checks.run(check_currency, spec.currency, "currency")
+        if amount is not None and currency:
+            money = Money(amount, currency, value_date)
     dates = {name: checks.run(validate.day, getattr(spec, name), name.replace("_", " "))
              for name in ("planned_start", "planned_end", "actual_start", "actual_end")}
     checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from cooptrack import codes
-from cooptrack.domain.money import parse_amount
+from cooptrack.domain.money import check_amount
 from cooptrack.domain.period import Period, parse_date
 from cooptrack.services.context import refuse
 
@@ -64,10 +64,7 @@ def hs_code(value: str, field: str = "hs_code") -> str:
 
 
 def amount(value: str | int | Decimal, field: str) -> Decimal:
-    result = parse_amount(value, field)
-    if result < 0:
-        refuse("negative_amount", f"{field} {result} is negative; it must be zero or more", field, result)
-    return result
+    return check_amount(value, field)
 
 
 def period(value: str, field: str) -> Period:

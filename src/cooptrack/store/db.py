@@ -112,7 +112,7 @@ class Store:
             with self.engine.connect() as conn:
                 current = current_revision(conn)
         except OperationalError as exc:
-            raise StoreUnavailable(self._unreachable(exc)) from None
+            raise StoreUnavailable(self.unreachable_message(exc)) from None
         if current is None:
             raise StoreUnavailable(
                 f"database {redact(self.url)} has no cooptrack tables; run `cooptrack init` "
@@ -124,7 +124,7 @@ class Store:
                 f"{head_revision()}; run `cooptrack db upgrade`"
             )
 
-    def _unreachable(self, exc: SQLAlchemyError) -> str:
+    def unreachable_message(self, exc: SQLAlchemyError) -> str:
         if self.dialect == "sqlite":
             path = make_url(self.url).database or ""
             folder = Path(path).parent if path else Path(".")

@@ -43,7 +43,7 @@ def upgrade(store: Any, revision: str = "head") -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except OperationalError as exc:
-        raise StoreUnavailable(store._unreachable(exc)) from None
+        raise StoreUnavailable(store.unreachable_message(exc)) from None
 
 
 def check(store: Any) -> None:

@@ -37,11 +37,16 @@ class Amount(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        result = Decimal(value)
-        return result.normalize() if dialect.name != "sqlite" else result
+        return plain(Decimal(value))
 
     def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
         return self
+
+
+def plain(value: Decimal) -> Decimal:
+    """Trailing zeros dropped without an exponent: NUMERIC 100.000000 -> 100, not 1E+2."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
