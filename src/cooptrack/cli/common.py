@@ -109,5 +109,22 @@ def money(amount: Decimal | str | None, currency: str | None) -> str:
     return "-" if amount is None else f"{number(amount)} {currency}"
 
 
+_SCALES = ((Decimal(10) ** 12, "tn"), (Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "m"))
+
+
+def compact(value: Decimal | str | None, unit: str | None = None) -> str:
+    """Short figures for tables people read (2,500,000,000 -> 2.5 bn); --json keeps them exact."""
+    if value is None:
+        return "-"
+    value = Decimal(value)
+    text = number(value)
+    for scale, word in _SCALES:
+        if abs(value) >= scale:
+            short = (value / scale).quantize(Decimal("0.01")).normalize()
+            text = f"{short:f} {word}"
+            break
+    return f"{text} {unit}" if unit else text
+
+
 def ok(message: str) -> None:
     console.print(f"[green]✓[/green] {message}")

@@ -10,9 +10,8 @@ from rich.table import Table
 from cooptrack.cli.common import (
     JSON_OPTION,
     as_of_date,
+    compact,
     console,
-    money,
-    number,
     print_json,
     reading,
 )
@@ -36,14 +35,14 @@ def overview(
 
 
 def _values(bucket: dict[str, Any]) -> str:
-    parts = [money(v, c) for c, v in sorted(bucket["values"].items())]
+    parts = [compact(v, c) for c, v in sorted(bucket["values"].items())]
     return "; ".join(parts) or "-"
 
 
 def _usd(bucket: dict[str, Any]) -> str:
     if not bucket["values"]:
         return "-"
-    text = money(bucket["usd"], "USD")
+    text = compact(bucket["usd"], "USD")
     if bucket["usd_missing"]:
         text += f" (+{bucket['usd_missing']} without a rate)"
     return text
@@ -88,8 +87,8 @@ def render(d: dict[str, Any]) -> None:
     for pr in d["projects"]:
         v = pr["value"]
         table.add_row(pr["code"], pr["title"], pr["industry"] or "", pr["status"].replace("_", " "),
-                      pr["status_since"] or "", money(v["amount"], v["currency"]) if v else "-",
-                      money(pr["usd"], "USD") if pr["usd"] is not None else "-")
+                      pr["status_since"] or "", compact(v["amount"], v["currency"]) if v else "-",
+                      compact(pr["usd"], "USD") if pr["usd"] is not None else "-")
     console.print(table)
 
     table = Table("indicator", "between", "period", "value", "flags", "source", title="Indicators (latest)")
@@ -97,14 +96,16 @@ def render(d: dict[str, Any]) -> None:
         flags = ", ".join(i["flags"])
         prefix = "≥" if "lower_bound" in i["flags"] else ("~" if "approximate" in i["flags"] else "")
         table.add_row(i["name"], f"{i['reporter']}-{i['partner']}", i["period"],
-                      f"{prefix}{number(i['value'])} {i['unit']}", flags,
+                      f"{prefix}{compact(i['value'], i['unit'])}", flags,
                       i["source"]["id"] if i["source"] else "")
     console.print(table)
 
     if d["commodities"]:
         table = Table("flow", "between", "HS", "commodity", title="Commodities named")
         for c in d["commodities"]:
-            table.add_row(c["flow"], f"{c['reporter']}-{c['partner']}", c["hs_code"], c["description"] or "")
+            text = c["description"] or ""
+            table.add_row(c["flow"], f"{c['reporter']}-{c['partner']}", c["hs_code"],
+                          text if len(text) <= 60 else text[:59].rstrip(" ,;") + "…")
         console.print(table)
 
     if d["targets"]:

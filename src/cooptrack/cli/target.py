@@ -11,6 +11,7 @@ from cooptrack.cli.common import (
     JSON_OPTION,
     as_of_date,
     command,
+    compact,
     console,
     number,
     ok,
@@ -68,17 +69,16 @@ def list_(
 
 
 def targets_table(targets: list[dict[str, Any]]) -> Table:
-    table = Table("indicator", "between", "period", "baseline", "target", "latest", "achieved", "expected",
-                  "state", title="Targets")
+    table = Table("target", "baseline", "goal", "latest", "reached", "expected", "state", title="Targets")
     for t in targets:
         base = t["baseline"]
         latest = t["latest"]
         table.add_row(
-            t["indicator"], f"{t['reporter']}-{t['partner'] or 'world'}", f"{t['period']} (by {t['deadline']})",
-            f"{number(base['value'])} ({base['period']})" if base else "-",
-            (("~" if t["approximate"] else "") + number(t["target_value"]) + f" {t['unit']}"
+            f"{t['indicator']} {t['reporter']}-{t['partner'] or 'world'} {t['period']}",
+            f"{compact(base['value'])} ({base['period']})" if base else "-",
+            (("~" if t["approximate"] else "") + compact(t["target_value"], t["unit"])
              + (f" (x{number(t['multiple'])})" if t["multiple"] is not None else "")),
-            f"{number(latest['value'])} ({latest['period']})" if latest else "-",
+            f"{compact(latest['value'])} ({latest['period']})" if latest else "-",
             f"{t['percent_achieved']}%" if t["percent_achieved"] is not None else "-",
             f"{t['expected_percent']}%" if t["expected_percent"] is not None else "-",
             t["state"].replace("_", " "),
