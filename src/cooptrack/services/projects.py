@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cooptrack.domain.countries import resolve_country
 from cooptrack.domain.money import Money, check_amount, check_currency, parse_amount
@@ -127,15 +126,17 @@ def _pick_industry(programme: Programme, industry: str | None, sectors: list[tup
     return None
 
 
-def _organisation(session: Session, spec: ParticipantSpec, country: str | None) -> Organisation:
+def _organisation(ctx: Context, spec: ParticipantSpec, country: str | None) -> Organisation:
     org = None
     if spec.iati_ref:
-        org = session.scalar(select(Organisation).where(Organisation.iati_ref == spec.iati_ref))
+        org = ctx.session.scalar(select(Organisation).where(Organisation.iati_ref == spec.iati_ref))
     if org is None:
-        org = session.scalar(select(Organisation).where(Organisation.name == spec.name.strip()))
+        org = ctx.session.scalar(select(Organisation).where(Organisation.name == spec.name.strip()))
     if org is None:
         org = Organisation(name=spec.name.strip(), country=country, kind=spec.kind, iati_ref=spec.iati_ref)
-        session.add(org)
+        ctx.session.add(org)
+        ctx.session.flush()
+        audit.record(ctx, "create", "organisation", org.id, None, audit.snapshot(org))
     return org
 
 
@@ -211,7 +212,7 @@ def register_project(ctx: Context, spec: ProjectSpec) -> Project:
     )
     ctx.session.add(project)
     for p, org_country in participants:
-        org = _organisation(ctx.session, p, org_country)
+        org = _organisation(ctx, p, org_country)
         project.participants.append(Participant(organisation=org, role=p.role))
     ctx.session.flush()
     audit.record(ctx, "create", "project", project.code, None, audit.snapshot(
