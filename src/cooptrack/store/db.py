@@ -47,7 +47,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
         _sqlite_setup(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kw)
+        # JIT compiling costs more than it saves on cooptrack's short queries (measured in bench/).
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5, "options": "-c jit=off"},
+                             **kw)
     raise StoreUnavailable(
         f"database URL '{redact(url)}' uses '{parsed.get_backend_name()}'; cooptrack supports "
         "sqlite:/// and postgresql+psycopg://"

@@ -236,7 +236,9 @@ class StatusEvent(Base):
     """One dated statement of a project's status; never updated, never deleted."""
 
     __tablename__ = "status_events"
-    __table_args__ = (Index("ix_status_events_project", "project_id", "effective_start"),)
+    # Covering on PostgreSQL: the "as of" overview reads every event of a programme's projects.
+    __table_args__ = (Index("ix_status_events_project", "project_id", "effective_start",
+                            postgresql_include=["status", "effective", "source_id"]),)
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16))
@@ -263,7 +265,7 @@ class Indicator(Base):
 class Observation(Versioned, Base):
     __tablename__ = "observations"
     __table_args__ = (
-        Index("ix_observations_series", "reporter", "partner", "indicator_id", "period_end"),
+        Index("ix_observations_series", "reporter", "partner", "indicator_id", "hs_code", "period_end"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
