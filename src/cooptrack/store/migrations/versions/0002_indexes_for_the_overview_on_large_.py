@@ -7,11 +7,7 @@ Create Date: 2026-11-28 05:16:04.174950
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
-
-import cooptrack.store.types
-
 
 revision = '0002'
 down_revision = '0001'
