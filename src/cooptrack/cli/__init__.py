@@ -18,6 +18,7 @@ app = typer.Typer(
 def _register() -> None:
     from cooptrack.cli import (
         audit,
+        claims,
         codes,
         db,
         demo,
@@ -26,6 +27,7 @@ def _register() -> None:
         programme,
         project,
         rate,
+        source,
         target,
     )
 
@@ -36,6 +38,11 @@ def _register() -> None:
     app.add_typer(rate.app, name="rate")
     app.add_typer(db.app, name="db")
     app.add_typer(codes.app, name="codes")
+    app.add_typer(source.app, name="source")
+    app.add_typer(claims.app, name="claims")
+    app.add_typer(claims.conflicts_app, name="conflicts")
+    command(app, "extract")(claims.extract_command)
+    command(app, "ingest")(claims.ingest_command)
     command(app, "init")(db.init)
     command(app, "overview")(overview.overview)
     command(app, "demo")(demo.demo)

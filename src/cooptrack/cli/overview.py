@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -69,6 +70,9 @@ def render(d: dict[str, Any]) -> None:
     table.add_row("[bold]total[/bold]", f"[bold]{t['count']}[/bold]", _values(t), _usd(t))
     console.print(table)
 
+    if d["reported"]:
+        console.print(reported_table(d["reported"]))
+
     industries = {b["key"]: b for b in d["by_industry"]}
     table = Table("industry", "DAC codes", "projects", "by status", "value (USD)", title="Industries")
     for ind in p["industries"]:
@@ -115,3 +119,27 @@ def render(d: dict[str, Any]) -> None:
     if d["rates_used"]:
         console.print("Rates used: " + "; ".join(
             f"{r['currency']} {r['period']} {r['per_usd']} per USD ({r['source']})" for r in d["rates_used"]))
+
+
+def _reported_figure(f: dict[str, Any] | None) -> str:
+    if f is None:
+        return "-"
+    prefix = ("more than " if f["lower_bound"] else "") + ("~" if f["approximate"] else "")
+    money = bool(f["unit"]) and len(f["unit"]) == 3 and f["unit"].isupper()
+    unit = f["unit"] if money or f["unit"].endswith("s") or Decimal(f["value"]) == 1 else f["unit"] + "s"
+    text = prefix + (compact(f["value"], unit) if money else f"{compact(f['value'])} {unit}")
+    return text + (f" ({f['period']})" if f["period"] else "")
+
+
+def reported_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("reported", "count", "value", "source", "register", title="Reported against registered")
+    for r in rows:
+        label = r["subject"] + (f", {r['status'].replace('_', ' ')}" if r["status"] else "")
+        source = (r["count"] or r["amount"] or {}).get("source") or {}
+        register = r["difference"]["text"] if r["difference"] else (
+            f"{r['registered']['count']} projects, {compact(r['registered']['usd'], 'USD')}")
+        if r["earlier"]:
+            register += f"; {len(r['earlier'])} earlier figure(s)"
+        table.add_row(label, _reported_figure(r["count"]), _reported_figure(r["amount"]),
+                      source.get("title") or "", register)
+    return table

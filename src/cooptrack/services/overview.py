@@ -30,6 +30,7 @@ from cooptrack.store.models import (
     Programme,
     ProgrammeCommodity,
     Project,
+    ReportedFigure,
     Source,
     StatusEvent,
 )
@@ -71,6 +72,7 @@ class Overview:
     indicators: list[dict[str, Any]]
     commodities: list[dict[str, Any]]
     targets: list[dict[str, Any]]
+    reported: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = jsonable(asdict(self))
@@ -154,6 +156,52 @@ def _latest_indicators(ctx: Context, parties: list[str], as_of: date | None) -> 
          "flags": [f for f in o.flags.split(",") if f], "note": o.note, "source": _source_ref(src)}
         for o, ind, src in rows
     ]
+
+
+SUBJECT_ORDER = ("programme", "package", "project", "portfolio")
+
+
+def _figure(f: ReportedFigure, source: Source) -> dict[str, Any]:
+    return {"value": f.value, "unit": f.unit, "approximate": f.approximate, "lower_bound": f.lower_bound,
+            "period": f.period, "claim": f.claim_id, "quote": f.claim.quote, "source": _source_ref(source)}
+
+
+def _reported(ctx: Context, programme: Programme, as_of: date | None, totals: Bucket,
+              by_status: dict[str, Bucket]) -> list[dict[str, Any]]:
+    """Each reported figure (the latest accepted claim per subject, status and measure) beside what
+    the register holds, and the difference."""
+    query = (select(ReportedFigure, Source).join(Source, Source.id == ReportedFigure.source_id)
+             .where(ReportedFigure.programme_id == programme.id)
+             .order_by(Source.known_from.asc().nulls_first(), ReportedFigure.id))
+    if as_of is not None:
+        query = query.where(or_(Source.known_from.is_(None), Source.known_from <= as_of))
+    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for figure, source in ctx.session.execute(query).all():
+        group = groups.setdefault((figure.subject, figure.status), {
+            "subject": figure.subject, "status": figure.status, "count": None, "amount": None, "earlier": []})
+        previous = group[figure.measure]
+        if previous is not None:
+            group["earlier"].append({"measure": figure.measure, **previous})
+        group[figure.measure] = _figure(figure, source)  # ordered by publication: the latest wins
+    result = []
+    for (_subject, status), group in groups.items():
+        bucket = by_status.get(status) if status else totals
+        registered: dict[str, Any] = {"count": bucket.count if bucket else 0,
+                                      "usd": bucket.usd if bucket else Decimal(0)}
+        difference = None
+        if group["count"] is not None:
+            missing = int(group["count"]["value"]) - registered["count"]
+            held = f"{registered['count']} " + (status.replace("_", " ") if status else
+                                                 ("project" if registered["count"] == 1 else "projects"))
+            difference = {"count": missing, "text": (
+                f"register: {held}; {missing} not registered" if missing > 0 else
+                f"register: {held}; {-missing} more than reported" if missing < 0 else
+                f"register: {held}, as reported")}
+        result.append({**group, "registered": registered, "difference": difference})
+    order = {s: i for i, s in enumerate(SUBJECT_ORDER)}
+    result.sort(key=lambda g: (g["status"] is not None, order.get(g["subject"], 99),
+                               STATUS_ORDER.index(g["status"]) if g["status"] in STATUS_ORDER else 99))
+    return result
 
 
 def programme_overview(ctx: Context, code: str, as_of: date | None = None,
@@ -251,5 +299,6 @@ def programme_overview(ctx: Context, code: str, as_of: date | None = None,
         indicators=_latest_indicators(ctx, parties, as_of),
         commodities=commodities,
         targets=targets,
+        reported=_reported(ctx, programme, as_of, totals, by_status),
     )
 

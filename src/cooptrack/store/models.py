@@ -65,6 +65,8 @@ class Source(Versioned, Base):
     text: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    media_type: Mapped[str | None] = mapped_column(String(100))
 
 
 class Programme(Versioned, Base):
@@ -174,6 +176,7 @@ class Project(Versioned, Base):
     value_currency: Mapped[str | None] = mapped_column(String(3))
     value_date: Mapped[date | None] = mapped_column(Date)
     value_source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    value_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", use_alter=True))
     planned_start: Mapped[date | None] = mapped_column(Date)
     planned_end: Mapped[date | None] = mapped_column(Date)
     actual_start: Mapped[date | None] = mapped_column(Date)
@@ -250,6 +253,7 @@ class StatusEvent(Base):
     reopen: Mapped[bool] = mapped_column(Boolean, default=False)
     backdated: Mapped[bool] = mapped_column(Boolean, default=False)
     actor: Mapped[str | None] = mapped_column(String(100))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
     source: Mapped[Source | None] = relationship()
 
 
@@ -284,6 +288,7 @@ class Observation(Versioned, Base):
     flags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, sorted
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
     indicator: Mapped[Indicator] = relationship()
     source: Mapped[Source | None] = relationship()
 
@@ -322,6 +327,86 @@ class ExchangeRate(Versioned, Base):
     period: Mapped[str] = mapped_column(String(10))
     per_usd: Mapped[Decimal] = mapped_column()
     source: Mapped[str] = mapped_column(String(500))
+
+
+class Claim(Versioned, Base):
+    """One figure or fact stated in a source, tied to the exact span that states it, and its
+    review. ``extracted`` keeps what the extractor produced; edits change the other columns."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        Index("ix_claims_programme_review", "programme_id", "review"),
+        Index("ix_claims_source", "source_id"),
+        CheckConstraint("review IN ('pending', 'accepted', 'rejected')", name="review"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    span_start: Mapped[int] = mapped_column(Integer)
+    span_end: Mapped[int] = mapped_column(Integer)
+    quote: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    period: Mapped[str | None] = mapped_column(String(21))
+    amount: Mapped[Decimal | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(String(3))
+    count: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(32))
+    value: Mapped[Decimal | None] = mapped_column()
+    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    lower_bound: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    extracted: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    links: Mapped[list[int]] = mapped_column(JSON, default=list)
+    method: Mapped[str] = mapped_column(String(64))
+    review: Mapped[str] = mapped_column(String(16), default="pending")
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    fact_entity: Mapped[str | None] = mapped_column(String(32))
+    fact_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[Source] = relationship()
+    programme: Mapped[Programme | None] = relationship()
+    project: Mapped[Project | None] = relationship(foreign_keys=[project_id])
+
+
+class ReportedFigure(Base):
+    """A programme-level figure a source reports ("19 projects implemented", "a package of
+    US$7 billion"), created by accepting its claim; shown beside what the register holds."""
+
+    __tablename__ = "reported_figures"
+    __table_args__ = (Index("ix_reported_figures_programme", "programme_id", "subject", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    subject: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    measure: Mapped[str] = mapped_column(String(8))  # count or amount
+    value: Mapped[Decimal] = mapped_column()
+    unit: Mapped[str] = mapped_column(String(32))  # a currency code or a count unit
+    period: Mapped[str | None] = mapped_column(String(21))
+    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    lower_bound: Mapped[bool] = mapped_column(Boolean, default=False)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claim: Mapped[Claim] = relationship()
+    source: Mapped[Source] = relationship()
+
+
+class ConflictResolution(Base):
+    """How a person or a precedence rule settled two conflicting claims; both claims stay."""
+
+    __tablename__ = "conflict_resolutions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_a_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    claim_b_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    preferred_claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    method: Mapped[str] = mapped_column(String(16))  # precedence or manual
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -1,0 +1,77 @@
+"""Reading a source document: plain text in any common encoding, HTML (main text only, through
+trafilatura), PDF (its text layer, through pypdf)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from cooptrack.errors import InvalidInput
+from cooptrack.extract import decode
+from cooptrack.findings import Finding
+
+DEFAULT_MAX_MB = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    text: str
+    media_type: str
+    filename: str
+
+
+def _refuse(path: Path, code: str, message: str) -> InvalidInput:
+    return InvalidInput(message, [Finding(code, message, source=str(path))])
+
+
+def _looks_like_html(head: bytes, suffix: str) -> bool:
+    if suffix in (".html", ".htm", ".xhtml"):
+        return True
+    start = head[:1024].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def read_document(path: Path, max_mb: int = DEFAULT_MAX_MB) -> Document:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _refuse(path, "unreadable", f"cannot read {path}: {exc.strerror}") from None
+    if size > max_mb * 1024 * 1024:
+        raise _refuse(path, "too_large", f"{path} is {size / 1024 / 1024:.1f} MB, above the {max_mb} MB limit; "
+                      "raise it with --max-mb if the file really is one document")
+    data = path.read_bytes()
+    if not data.strip():
+        raise _refuse(path, "empty", f"{path} is empty; nothing to read")
+    suffix = path.suffix.lower()
+    if data.startswith(b"%PDF") or suffix == ".pdf":
+        return Document(_pdf_text(path, data), "application/pdf", path.name)
+    if _looks_like_html(data, suffix):
+        return Document(_html_text(path, decode(data)), "text/html", path.name)
+    return Document(decode(data), "text/plain", path.name)
+
+
+def _pdf_text(path: Path, data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise _refuse(path, "bad_pdf", f"{path} is not a readable PDF ({exc})") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise _refuse(path, "no_text_layer", f"{path} has no text layer (a scanned PDF?); run OCR on it first")
+    return text
+
+
+def _html_text(path: Path, html: str) -> str:
+    import trafilatura
+
+    # Scripts, navigation and boilerplate are dropped; tables are kept (figures live there).
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, include_links=False,
+                               favor_recall=True, with_metadata=False)
+    if not text or not text.strip():
+        raise _refuse(path, "no_main_text", f"{path}: no main text found in the HTML")
+    return str(text)
