@@ -27,6 +27,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/extraction/score.py
 
 codes: install
 	$(BIN)/python scripts/build_codes.py

@@ -43,7 +43,7 @@ def load(
     store = open_store()
     try:
         with store.write() as session:
-            result = load_dataset(Context(session, _actor()), data, path.name)
+            result = load_dataset(Context(session, _actor()), data, path.name, base=path.parent)
             if dry_run:
                 session.rollback()
     finally:

@@ -91,7 +91,12 @@ def ingest(ctx: Context, path: Path, programme_code: str | None, spec: SourceSpe
     programme = get_programme(ctx, programme_code) if programme_code else None
     document = read_document(path, max_mb)
     spec.text = document.text
-    before = ctx.session.scalar(select(Source.id).where(Source.sha256 == _sha(document.text)))
+    digest = _sha(document.text)
+    before = ctx.session.scalar(select(Source.id).where(Source.sha256 == digest))
+    named = ctx.session.scalar(select(Source).where(Source.code == spec.code)) if spec.code else None
+    if named is not None and named.text is None and before is None:
+        # A source registered without its text (a citation) gets the text now.
+        named.text, named.sha256 = document.text, digest
     source = add_source(ctx, spec)
     source.filename = source.filename or document.filename
     source.media_type = source.media_type or document.media_type

@@ -74,7 +74,8 @@ def _str(value: Any) -> Any:
     return None if value is None else str(value)
 
 
-def load_dataset(ctx: Context, data: dict[str, Any], origin: str) -> LoadResult:
+def load_dataset(ctx: Context, data: dict[str, Any], origin: str, base: Path | None = None) -> LoadResult:
+    """``base`` is the folder that relative file names in the ``evidence`` section start from."""
     result = LoadResult()
     findings: list[Finding] = []
 
@@ -93,7 +94,7 @@ def load_dataset(ctx: Context, data: dict[str, Any], origin: str) -> LoadResult:
 
     sections: list[tuple[str, Callable[[Context, dict[str, Any]], object]]] = [
         ("sources", _source), ("rates", _rate), ("programmes", _programme), ("projects", _project),
-        ("observations", _observation), ("targets", _target),
+        ("observations", _observation), ("targets", _target), ("evidence", partial(_evidence, base=base)),
     ]
     for section, load in sections:
         entries = data.get(section) or []
@@ -162,6 +163,37 @@ def _programme(ctx: Context, p: dict[str, Any]) -> None:
             ctx.session.add(row)
             ctx.session.flush()
             audit.record(ctx, "create", "programme_commodity", row.id, None, audit.snapshot(row))
+
+
+def _evidence(ctx: Context, e: dict[str, Any], base: Path | None) -> object:
+    """Ingest a text and record the review decisions listed with it (the demo's reviewer)."""
+    from cooptrack.services.claims import AcceptOptions, accept, ingest, reject
+
+    path = Path(e["file"])
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    s = e.get("source") or {}
+    spec = SourceSpec(code=s.get("id"), title=s.get("title") or path.stem, publisher=s.get("publisher"),
+                      url=s.get("url"), published=_str(s.get("published")), language=s.get("language"),
+                      kind=s.get("kind"))
+    result = ingest(ctx, path, e.get("programme"), spec)
+    for i, decision in enumerate(e.get("review") or []):
+        matches = [c for c in result.claims if c.quote == decision["quote"]
+                   and (decision.get("kind") is None or c.kind == decision["kind"])]
+        nth = int(decision.get("occurrence", 1))
+        if len(matches) < nth:
+            raise InvalidInput(f"review[{i}]: no claim quoting '{decision['quote']}' (occurrence {nth}) in {path.name}",
+                               [Finding("no_such_claim", f"no claim quoting '{decision['quote']}'",
+                                        field=f"review[{i}].quote", value=decision["quote"])])
+        claim = matches[nth - 1]
+        if claim.review != "pending":
+            continue  # loaded before: the decision stands
+        if decision.get("reject"):
+            reject(ctx, claim.id, str(decision["reject"]))
+        else:
+            accept(ctx, claim.id, AcceptOptions(as_=decision.get("accept"), subject=decision.get("subject"),
+                                                period=_str(decision.get("period")), project=decision.get("project")))
+    return result
 
 
 def get_source_id(ctx: Context, code: str | None) -> int | None:

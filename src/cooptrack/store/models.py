@@ -186,6 +186,10 @@ class Project(Versioned, Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     # Derived from the latest status event by the service that records events; the events
     # are the truth, this is an index for filtering large registers.
+    # Narratives in every language given ({"title": [{"lang": "en", "text": ...}], ...}) and the
+    # IATI activity attributes that have no column of their own, kept for a faithful export.
+    narratives: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    iati: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str | None] = mapped_column(String(16))
     status_effective: Mapped[str | None] = mapped_column(String(10))
     status_start: Mapped[date | None] = mapped_column(Date)
@@ -197,6 +201,10 @@ class Project(Versioned, Base):
     )
     participants: Mapped[list[Participant]] = relationship(cascade="all, delete-orphan")
     locations: Mapped[list[Location]] = relationship(cascade="all, delete-orphan")
+    tags: Mapped[list[ProjectTag]] = relationship(cascade="all, delete-orphan", order_by="ProjectTag.id")
+    finance: Mapped[list[FinanceRecord]] = relationship(cascade="all, delete-orphan", order_by="FinanceRecord.id")
+    documents: Mapped[list[ProjectDocument]] = relationship(cascade="all, delete-orphan",
+                                                            order_by="ProjectDocument.position")
     events: Mapped[list[StatusEvent]] = relationship(
         order_by="(StatusEvent.effective_start, StatusEvent.id)", viewonly=True
     )
@@ -212,6 +220,60 @@ class ProjectSector(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     dac_code: Mapped[str] = mapped_column(String(5))
     percent: Mapped[Decimal] = mapped_column()
+
+
+class ProjectTag(Base):
+    """A classification outside the columns: a sector in another vocabulary than DAC 5-digit,
+    a policy marker, an extra recipient country... (``vocabulary`` says which)."""
+
+    __tablename__ = "project_tags"
+    __table_args__ = (Index("ix_project_tags_project", "project_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    vocabulary: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(500))
+    percent: Mapped[Decimal | None] = mapped_column()
+
+
+class FinanceRecord(Versioned, Base):
+    """Money over a project's life: an IATI transaction or budget, or a planned disbursement.
+    Amounts keep their sign (IATI allows negative adjustments) and their own currency."""
+
+    __tablename__ = "project_finance"
+    __table_args__ = (
+        Index("ix_project_finance_project", "project_id"),
+        CheckConstraint("kind IN ('transaction', 'budget', 'planned_disbursement')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    type: Mapped[str | None] = mapped_column(String(8))  # IATI TransactionType or BudgetType code
+    status: Mapped[str | None] = mapped_column(String(8))  # IATI BudgetStatus code
+    transaction_date: Mapped[date | None] = mapped_column(Date)
+    period_start: Mapped[date | None] = mapped_column(Date)  # a budget's period
+    period_end: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    value_date: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(300))
+    receiver: Mapped[str | None] = mapped_column(String(300))
+    ref: Mapped[str | None] = mapped_column(String(200))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProjectDocument(Base):
+    """A document about a project (an IATI document-link), held as a source."""
+
+    __tablename__ = "project_documents"
+    __table_args__ = (UniqueConstraint("project_id", "source_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    category: Mapped[str | None] = mapped_column(String(8))  # IATI DocumentCategory code
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[Source] = relationship()
 
 
 class Participant(Versioned, Base):
@@ -282,6 +344,8 @@ class Observation(Versioned, Base):
     value: Mapped[Decimal] = mapped_column()
     unit: Mapped[str] = mapped_column(String(16))  # a currency code or a unit such as 'enterprise'
     value_basis: Mapped[str | None] = mapped_column(String(16))  # primary, cif, fob
+    cif_value: Mapped[Decimal | None] = mapped_column()
+    fob_value: Mapped[Decimal | None] = mapped_column()
     quantity: Mapped[Decimal | None] = mapped_column()
     quantity_unit: Mapped[str | None] = mapped_column(String(16))
     net_weight_kg: Mapped[Decimal | None] = mapped_column()
