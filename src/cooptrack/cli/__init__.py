@@ -42,6 +42,11 @@ def _register() -> None:
     app.add_typer(claims.app, name="claims")
     app.add_typer(claims.conflicts_app, name="conflicts")
     command(app, "extract")(claims.extract_command)
+    # The exchange formats: each module registers its commands on these two apps on import.
+    from cooptrack.cli import exchange, iati, tabular, trade  # noqa: F401
+
+    app.add_typer(exchange.import_app, name="import")
+    app.add_typer(exchange.export_app, name="export")
     command(app, "ingest")(claims.ingest_command)
     command(app, "init")(db.init)
     command(app, "overview")(overview.overview)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -140,7 +141,19 @@ def _organisation(ctx: Context, spec: ParticipantSpec, country: str | None) -> O
     return org
 
 
-def register_project(ctx: Context, spec: ProjectSpec) -> Project:
+@dataclass
+class _Checked:
+    """A ProjectSpec whose every field passed its checks, ready to write."""
+
+    fields: dict[str, Any]
+    sectors: list[tuple[str, Decimal]]
+    participants: list[tuple[ParticipantSpec, str | None]]
+    locations: list[LocationSpec]
+    location_values: list[dict[str, Any]]
+
+
+def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
+    """Every check of a project spec, all findings at once (InvalidInput), nothing written."""
     checks = Checks()
     code = checks.run(validate.slug, spec.code, "project id")
     title = checks.run(validate.text, spec.title, "title")
@@ -174,53 +187,102 @@ def register_project(ctx: Context, spec: ProjectSpec) -> Project:
         org_country = checks.run(resolve_country, p.country, f"participants[{i}].country") if p.country else None
         checks.run(validate.text, p.name, f"participants[{i}].name", max_len=300)
         participants.append((p, org_country))
-    locations = []
+    location_values = []
     for i, loc in enumerate(spec.locations):
         loc_country = checks.run(resolve_country, loc.country, f"locations[{i}].country") if loc.country else None
         lat = checks.run(_coordinate, loc.latitude, f"locations[{i}].latitude", 90)
         lon = checks.run(_coordinate, loc.longitude, f"locations[{i}].longitude", 180)
-        locations.append(Location(name=loc.name, country=loc_country, admin_area=loc.admin_area,
-                                  latitude=lat, longitude=lon))
+        location_values.append({"name": loc.name, "country": loc_country, "admin_area": loc.admin_area,
+                                "latitude": lat, "longitude": lon})
     source = checks.run(get_source, ctx, spec.source) if spec.source else None
     checks.done()
+    fields: dict[str, Any] = {
+        "code": code,
+        "title": title,
+        "programme_id": programme.id if programme else None,
+        "industry_id": industry.id if industry else None,
+        "description": spec.description,
+        "aliases": list(spec.aliases),
+        "host_country": host,
+        "partner_country": partner,
+        "value_amount": money.amount if money else None,
+        "value_currency": money.currency if money else None,
+        "value_date": value_date,
+        "value_source_id": source.id if (source and money) else None,
+        "iati_identifier": spec.iati_identifier,
+        "national_id": spec.national_id,
+        "source_id": source.id if source else None,
+        **dates,
+    }
+    return _Checked(fields, sectors, participants, list(spec.locations), location_values)
 
+
+def _audit_extra(checked: _Checked) -> dict[str, Any]:
+    return {"sectors": {c: p for c, p in checked.sectors},
+            "participants": [{"name": p.name, "role": p.role} for p, _ in checked.participants],
+            "locations": [v["name"] for v in checked.location_values]}
+
+
+def register_project(ctx: Context, spec: ProjectSpec) -> Project:
+    checked = check_project(ctx, spec)
+    code = checked.fields["code"]
     if ctx.session.scalar(select(Project.id).where(Project.code == code)) is not None:
         raise AlreadyExists(f"project id '{code}' already exists; choose another id")
     if spec.iati_identifier and ctx.session.scalar(
         select(Project.code).where(Project.iati_identifier == spec.iati_identifier)
     ):
         raise AlreadyExists(f"IATI identifier '{spec.iati_identifier}' is already registered")
-    project = Project(
-        code=code,
-        title=title,
-        programme_id=programme.id if programme else None,
-        industry_id=industry.id if industry else None,
-        description=spec.description,
-        aliases=list(spec.aliases),
-        host_country=host,
-        partner_country=partner,
-        value_amount=money.amount if money else None,
-        value_currency=money.currency if money else None,
-        value_date=value_date,
-        value_source_id=source.id if (source and money) else None,
-        iati_identifier=spec.iati_identifier,
-        national_id=spec.national_id,
-        source_id=source.id if source else None,
-        sectors=[ProjectSector(dac_code=c, percent=p) for c, p in sectors],
-        locations=locations,
-        **dates,
-    )
+    project = Project(**checked.fields)
+    _replace_children(ctx, project, checked)
     ctx.session.add(project)
-    for p, org_country in participants:
-        org = _organisation(ctx, p, org_country)
-        project.participants.append(Participant(organisation=org, role=p.role))
     ctx.session.flush()
-    audit.record(ctx, "create", "project", project.code, None, audit.snapshot(
-        project,
-        sectors={c: p for c, p in sectors},
-        participants=[{"name": p.name, "role": p.role} for p, _ in participants],
-    ))
+    audit.record(ctx, "create", "project", project.code, None, audit.snapshot(project, **_audit_extra(checked)))
     return project
+
+
+def _replace_children(ctx: Context, project: Project, checked: _Checked) -> None:
+    if project.id is not None:  # delete the old rows first: the unique keys would clash
+        project.sectors, project.locations, project.participants = [], [], []
+        ctx.session.flush()
+    project.sectors = [ProjectSector(dac_code=c, percent=p) for c, p in checked.sectors]
+    project.locations = [Location(**v) for v in checked.location_values]
+    project.participants = [Participant(organisation=_organisation(ctx, p, country), role=p.role)
+                            for p, country in checked.participants]
+
+
+def _children_state(project: Project) -> dict[str, Any]:
+    return {
+        "sectors": {s.dac_code: s.percent for s in project.sectors},
+        "participants": [{"name": x.organisation.name, "role": x.role} for x in project.participants],
+        "locations": [loc.name for loc in project.locations],
+    }
+
+
+def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True) -> tuple[Project, str]:
+    """Create the project, or bring the registered one (same id, or the same IATI identifier)
+    up to date: returns it with "created", "updated" or "unchanged". Status history is not
+    touched here; record status with :func:`add_status_event`."""
+    checked = check_project(ctx, spec)
+    project = ctx.session.scalar(select(Project).where(Project.code == checked.fields["code"]))
+    if project is None and match_iati and spec.iati_identifier:
+        project = ctx.session.scalar(select(Project).where(Project.iati_identifier == spec.iati_identifier))
+        if project is not None:
+            checked.fields["code"] = project.code  # the registered id stays
+    if project is None:
+        return register_project(ctx, spec), "created"
+    before = audit.snapshot(project, **_children_state(project))
+    for key, value in checked.fields.items():
+        if getattr(project, key) != value:
+            setattr(project, key, value)
+    if _children_state(project) != _audit_extra(checked):
+        _replace_children(ctx, project, checked)
+    ctx.session.flush()
+    after = audit.snapshot(project, **_children_state(project))
+    changed = {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}
+    if not changed:
+        return project, "unchanged"
+    audit.record(ctx, "update", "project", project.code, before, after)
+    return project, "updated"
 
 
 def _coordinate(value: str | Decimal | None, field: str, limit: int) -> Decimal | None:
