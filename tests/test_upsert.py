@@ -6,7 +6,8 @@ from cooptrack.services.projects import ParticipantSpec, ProjectSpec, upsert_pro
 
 
 def test_upsert(write, store):
-    spec = ProjectSpec(code="p1", title="P", sectors={"21020": "100"}, participants=[ParticipantSpec("Org A", "funding")],
+    spec = ProjectSpec(code="p1", title="P", sectors={"21020": "100"},
+                       participants=[ParticipantSpec("Org A", "funding")],
                        iati_identifier="XM-1", value="10", currency="USD")
     with write() as ctx:
         assert upsert_project(ctx, spec)[1] == "created"
