@@ -168,7 +168,7 @@ def test_observations_are_hidden_before_their_source_is_published(write, read):
 
 def test_demo_target_progress_through_the_overview(write, read):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml")
+        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
     with read() as ctx:
         [target] = programme_overview(ctx, "fresh-wind").as_dict()["targets"]
         hidden = programme_overview(ctx, "fresh-wind", date(2019, 11, 30)).targets  # source known end of 2019

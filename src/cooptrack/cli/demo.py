@@ -24,7 +24,7 @@ def demo() -> None:
         if demo_loaded(ctx):
             loaded = False
         else:
-            load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml")
+            load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
             loaded = True
     if loaded:
         ok("loaded the Fresh Wind demo")

@@ -162,6 +162,9 @@ def _distance(c: Claim, start: int, end: int, weight_after: int) -> int:
     return 0
 
 
+_GENERIC_SUBJECTS = frozenset({"cost"})
+
+
 def _attach(claims: list[Claim], periods: list[Claim], subjects: list[Hit], modifiers: set[int], lay: Layout) -> None:
     """Links within each clause; subject, status and period for each figure. ``claims`` are
     sorted by start, so each clause's claims are contiguous."""
@@ -205,6 +208,10 @@ def _attributes(
 ) -> None:
     statuses = [s for s in group if s.kind == "status"]
     periods = [p for p in group if p.kind == "period" and p.period is not None and id(p) not in modifiers]
+    # "a package of 40 projects at a cost of about 7 billion": "cost" only says the figure is an
+    # amount; a more specific subject in the same clause names what it is about.
+    specific = [h for h in subjects if h.value not in _GENERIC_SUBJECTS]
+    subjects = specific or subjects
     for c in figures:
         if len(subjects) == 1:
             c.subject = subjects[0].value

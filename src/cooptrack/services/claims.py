@@ -4,6 +4,7 @@ rejecting keeps the claim with the reason."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -31,6 +32,7 @@ from cooptrack.services.sources import SourceSpec, add_source
 from cooptrack.store.models import Claim, Programme, Project, ReportedFigure, Source
 
 REVIEWABLE = ("money", "count", "percent", "status")
+REVIEW_STATES = ("pending", "accepted", "rejected")
 # Subjects about the programme's portfolio as a whole: accepted, they become reported figures.
 PORTFOLIO_SUBJECTS = frozenset({"package", "programme", "portfolio", "project", "projects"})
 # Subjects that are indicators: accepted, they become observations between the parties.
@@ -66,13 +68,26 @@ def _project_names(ctx: Context, programme: Programme | None) -> dict[str, int]:
     return names
 
 
+def _stems(text: str) -> str:
+    # Word stems by truncation: Russian case endings ("Большой Алматинской кольцевой
+    # автодороги" against the alias "Большая Алматинская кольцевая автодорога") stop mattering.
+    return " ".join(w[:5] for w in re.findall(r"\w+", text.lower()))
+
+
 def match_project(names: dict[str, int], text: str) -> int | None:
-    """The registered project a name in a text refers to, by fuzzy matching on titles and
-    aliases (rapidfuzz); None below the score a reviewer would accept without a second look."""
+    """The registered project a name in a text refers to: an exact title or alias first (an
+    acronym in parentheses counts: "... Ring Road (BAKAD)"), then fuzzy matching of word stems
+    (rapidfuzz); None below the score a reviewer would accept without a second look."""
     if not names or not text.strip():
         return None
-    best = process.extractOne(text.lower(), names.keys(), scorer=fuzz.token_set_ratio, score_cutoff=MATCH_SCORE)
-    return names[best[0]] if best else None
+    for candidate in [text, *re.findall(r"\(([^()]{2,40})\)", text)]:
+        found = names.get(candidate.strip().lower())
+        if found is not None:
+            return found
+    stems = {_stems(name): pid for name, pid in names.items()}
+    bare = re.sub(r"\([^()]*\)", " ", text)
+    best = process.extractOne(_stems(bare), stems.keys(), scorer=fuzz.token_set_ratio, score_cutoff=MATCH_SCORE)
+    return stems[best[0]] if best else None
 
 
 def _column_values(c: Extracted) -> dict[str, Any]:
@@ -152,6 +167,8 @@ def get_claim(ctx: Context, claim_id: int) -> Claim:
 
 def list_claims(ctx: Context, programme: str | None = None, review: str | None = "pending",
                 source: int | None = None, kinds: tuple[str, ...] | None = REVIEWABLE, limit: int = 200) -> list[Claim]:
+    if review is not None and review not in REVIEW_STATES:
+        refuse("unknown_review", f"review '{review}' is not one of {', '.join(REVIEW_STATES)} or all", "review", review)
     query = select(Claim).order_by(Claim.id).limit(limit)
     if programme:
         query = query.where(Claim.programme_id == get_programme(ctx, programme).id)

@@ -33,6 +33,8 @@ def _looks_like_html(head: bytes, suffix: str) -> bool:
 
 
 def read_document(path: Path, max_mb: int = DEFAULT_MAX_MB) -> Document:
+    if max_mb < 1:
+        raise _refuse(path, "bad_limit", f"--max-mb {max_mb} must be at least 1")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -66,12 +68,24 @@ def _pdf_text(path: Path, data: bytes) -> str:
     return text
 
 
-def _html_text(path: Path, html: str) -> str:
-    import trafilatura
+_CHROME = ("nav", "header", "footer", "aside", "menu", "script", "style", "noscript", "form")
 
-    # Scripts, navigation and boilerplate are dropped; tables are kept (figures live there).
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, include_links=False,
-                               favor_recall=True, with_metadata=False)
+
+def _html_text(path: Path, html: str) -> str:
+    import lxml.html
+    import trafilatura
+    from lxml.etree import ParserError
+
+    # Page chrome goes first: trafilatura falls back to menus when a page has no article.
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        raise _refuse(path, "bad_html", f"{path}: the HTML cannot be parsed") from None
+    for element in tree.xpath("|".join(f"//{tag}" for tag in _CHROME)):
+        element.drop_tree()
+    # Boilerplate is dropped; tables are kept (figures live there).
+    text = trafilatura.extract(tree, include_comments=False, include_tables=True, include_links=False,
+                               with_metadata=False)
     if not text or not text.strip():
         raise _refuse(path, "no_main_text", f"{path}: no main text found in the HTML")
     return str(text)

@@ -36,6 +36,9 @@ def add_source(ctx: Context, spec: SourceSpec) -> Source:
     if spec.code is not None:
         checks.run(validate.slug, spec.code, "source id")
     period = checks.run(validate.period, spec.published, "published") if spec.published else None
+    if spec.language is not None and not _known_language(spec.language):
+        checks.fail("unknown_language", f"language '{spec.language}' is not an ISO 639-1 code such as en or ru",
+                    "language", spec.language)
     if spec.kind is not None and spec.kind not in KINDS:
         checks.fail("unknown_kind", f"kind '{spec.kind}' is not one of {', '.join(KINDS)}", "kind", spec.kind)
     checks.done()
@@ -67,6 +70,18 @@ def add_source(ctx: Context, spec: SourceSpec) -> Source:
     ctx.session.flush()
     audit.record(ctx, "create", "source", source.id, None, audit.snapshot(source))
     return source
+
+
+def _known_language(code: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    if not (len(code) == 2 and code.isalpha() and code.islower()):
+        return False
+    try:
+        Locale.parse(code)
+        return True
+    except (UnknownLocaleError, ValueError):
+        return False
 
 
 def get_source(ctx: Context, code: str) -> Source:
