@@ -199,8 +199,8 @@ class Project(Versioned, Base):
     sectors: Mapped[list[ProjectSector]] = relationship(
         cascade="all, delete-orphan", order_by="ProjectSector.dac_code"
     )
-    participants: Mapped[list[Participant]] = relationship(cascade="all, delete-orphan")
-    locations: Mapped[list[Location]] = relationship(cascade="all, delete-orphan")
+    participants: Mapped[list[Participant]] = relationship(cascade="all, delete-orphan", order_by="Participant.id")
+    locations: Mapped[list[Location]] = relationship(cascade="all, delete-orphan", order_by="Location.id")
     tags: Mapped[list[ProjectTag]] = relationship(cascade="all, delete-orphan", order_by="ProjectTag.id")
     finance: Mapped[list[FinanceRecord]] = relationship(cascade="all, delete-orphan", order_by="FinanceRecord.id")
     documents: Mapped[list[ProjectDocument]] = relationship(cascade="all, delete-orphan",

@@ -1,0 +1,153 @@
+"""Spreadsheet import speed: a generated CSV of project rows imported into a fresh SQLite
+database by `cooptrack import projects`' service, next to a bare `csv` read of the same file
+(the peer), in the same run. See bench/tabular/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import gc
+import os
+import platform
+import random
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from cooptrack.formats.tabular import read_sheet
+from cooptrack.services.context import Context
+from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
+from cooptrack.services.tabular import import_projects
+from cooptrack.store import Store
+from cooptrack.store.migrate import upgrade
+
+RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
+START, END = "<!-- tabular:start -->", "<!-- tabular:end -->"
+HEADER = ["id", "title", "programme", "host_country", "partner_country", "value", "currency", "value_date",
+          "sectors", "participants", "planned_start", "planned_end", "status", "status_date"]
+INDUSTRIES = [("Infrastructure", ["21020", "21030"]), ("Energy", ["23210", "23630"]), ("Health", ["12191"]),
+              ("Mining", ["32210", "32220"]), ("Education", ["11330"])]
+PAIRS = [("KAZ", "KOR"), ("UZB", "KOR"), ("KAZ", "CHN"), ("KGZ", "TUR"), ("TJK", "CHN")]
+STATUSES = ["pipeline", "agreed", "in_execution", "implemented"]
+
+
+def generate(path: Path, rows: int, seed: int, programme_column: bool) -> None:
+    rnd = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(HEADER)
+        for i in range(rows):
+            p = i % len(PAIRS)
+            host, partner = PAIRS[p]
+            name, codes = INDUSTRIES[i % len(INDUSTRIES)]
+            sectors = f"{codes[0]}:100" if len(codes) == 1 or i % 3 else f"{codes[0]}:60; {codes[1]}:40"
+            start = date(2015, 1, 1) + timedelta(days=rnd.randrange(3000))
+            value = f"{rnd.randrange(1, 5000) * 100_000:,}" if i % 4 == 0 else str(rnd.randrange(1, 10**9))
+            w.writerow([
+                f"bench-{i:06d}", f"Project {i} in {host}", f"bench-{p}" if programme_column else "", host, partner,
+                value, rnd.choice(["USD", "KZT", "KRW", "EUR"]), start.strftime("%d.%m.%Y") if i % 2 else
+                start.isoformat(), sectors, f"Company {i % 500} (contractor, {partner}); Agency {p} (funding)",
+                start.isoformat(), (start + timedelta(days=365 * 3)).isoformat(), STATUSES[i % 4],
+                str(start.year)])
+
+
+def prepare(url: str) -> Store:
+    store = Store(url)
+    upgrade(store)
+    with store.write() as session:
+        ctx = Context(session, "bench")
+        for p, (a, b) in enumerate(PAIRS):
+            register_programme(ctx, ProgrammeSpec(f"bench-{p}", f"Bench {a}-{b}", [a, b], industries=[
+                IndustrySpec(n, c) for n, c in INDUSTRIES]))
+    return store
+
+
+def bare_read(path: Path) -> float:
+    t = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as f:
+        n = sum(1 for _ in csv.reader(f)) - 1
+    return n / (time.perf_counter() - t)
+
+
+def timed_import(path: Path, store: Store) -> tuple[float, dict[str, int]]:
+    gc.collect()
+    t = time.perf_counter()
+    with store.write() as session:
+        result = import_projects(Context(session, "bench"), read_sheet(path), max_findings=100)
+    elapsed = time.perf_counter() - t
+    if not result.report.valid:
+        raise SystemExit(f"bench import refused: {result.report.findings[:3]}")
+    return elapsed, result.summary
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found.group(1) if found else cpu
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
+            f"SQLite {sqlite3.sqlite_version}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, programme_column in (("with programme", True), ("without programme", False)):
+            csv_path = Path(tmp) / f"projects-{programme_column}.csv"
+            generate(csv_path, args.rows, args.seed, programme_column)
+            peer = max(bare_read(csv_path) for _ in range(3))
+            store = prepare(f"sqlite:///{tmp}/bench-{programme_column}.db")
+            elapsed, summary = timed_import(csv_path, store)
+            # The same file again: every row found unchanged (validation and comparison, no writes).
+            again, summary2 = timed_import(csv_path, store)
+            store.dispose()
+            size = csv_path.stat().st_size / 1e6
+            lines.append(f"| {label} | {args.rows:,} ({size:.1f} MB) | {args.rows / elapsed:,.0f} rows/s "
+                         f"({elapsed:.1f} s; {summary['created']:,} created) | {args.rows / again:,.0f} rows/s "
+                         f"({again:.1f} s; {summary2['unchanged']:,} unchanged) | {peer:,.0f} rows/s |")
+            print(lines[-1], flush=True)
+    best = max(float(line.split("|")[3].split()[0].replace(",", "")) for line in lines)
+    section = "\n".join([
+        START,
+        "## Spreadsheet import (CSV)",
+        "",
+        f"`python bench/tabular/bench.py --rows {args.rows}` on {datetime.now(UTC).date().isoformat()}; {machine()}.",
+        "",
+        "A generated CSV of project rows (14 columns: id, title, programme, countries, value with and without "
+        "thousands separators, currency, value date ISO or day.month.year, one or two sectors, two participants, "
+        "planned dates, status and status date) imported into a fresh SQLite database with the programmes "
+        "registered: `import_projects` end to end (read, `check_project` on every row, write projects, sectors, "
+        "organisations, participants, status events and audit events, commit). The peer is a bare "
+        "`csv.reader` pass over the same file (best of 3), measured in the same run.",
+        "",
+        "| file | rows | first import (all created) | same file again (all unchanged) | peer: bare csv read |",
+        "|---|---:|---:|---:|---:|",
+        *lines,
+        "",
+        f"Target: at least 50,000 rows/s: **{'met' if best >= 50_000 else 'not met'}** "
+        f"(best {best:,.0f} rows/s).",
+        END,
+    ])
+    if not args.no_write:
+        text = args.results.read_text(encoding="utf-8") if args.results.exists() else "# Benchmark results\n"
+        if START in text and END in text:
+            text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        args.results.write_text(text, encoding="utf-8")
+    print(f"best {best:,.0f} rows/s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

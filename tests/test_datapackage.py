@@ -1,0 +1,204 @@
+"""Full backup as a Data Package: export, restore into an empty database, export again gives
+the same bytes; restores into a non-empty database, at another migration, or from tampered
+files are refused with file/row/field and nothing written. Both databases."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import count_rows
+from sqlalchemy import select
+
+from cooptrack.services.backup import export_datapackage, restore_datapackage
+from cooptrack.store import Store
+from cooptrack.store.migrate import upgrade
+from cooptrack.store.models import Base, Project
+
+NEWS = Path(__file__).resolve().parents[1] / "src" / "cooptrack" / "data" / "news" / "fresh-wind-2019-en.txt"
+
+
+def load_demo_with_claims(cli) -> None:
+    """The demo plus an ingested article whose claims were reviewed: a claim accepted as a
+    project's value (the projects.value_claim_id <-> claims.project_id cycle), a reported
+    figure, a rejection."""
+    assert cli("demo").exit_code == 0
+    result = cli("ingest", str(NEWS), "--programme", "fresh-wind", "--publisher", "Qazaq TV", "--published",
+                 "2019-09-01", "--kind", "media", "--json")
+    assert result.exit_code == 0, result.stderr
+    claims = json.loads(cli("claims", "list", "--json").stdout)
+    money = next(c for c in claims if c["kind"] == "money")
+    count = next(c for c in claims if c["kind"] == "count")
+    status = next(c for c in claims if c["kind"] == "status")
+    assert cli("claims", "accept", str(money["id"]), "--as", "value", "--project", "bakad").exit_code == 0
+    assert cli("claims", "accept", str(count["id"]), "--as", "figure").exit_code == 0
+    assert cli("claims", "reject", str(status["id"]), "--reason", "not a status").exit_code == 0
+
+
+def new_sqlite(path: Path) -> Store:
+    store = Store(f"sqlite:///{path}")
+    upgrade(store)
+    return store
+
+
+def same_files(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert (mismatch, errors) == ([], [])
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    """A package exported from a SQLite database holding the demo and reviewed claims."""
+    from typer.testing import CliRunner
+
+    from cooptrack.cli import app
+
+    source = new_sqlite(tmp_path / "source.db")
+    runner = CliRunner()
+    env = {"COOPTRACK_DATABASE_URL": source.url, "COOPTRACK_ACTOR": "tester"}
+
+    def cli(*args: str):
+        return runner.invoke(app, list(args), env=env)
+
+    load_demo_with_claims(cli)
+    out = tmp_path / "package"
+    export_datapackage(source, out)
+    source.dispose()
+    return out
+
+
+def test_round_trip_is_byte_identical(cli, store, tmp_path):
+    """Export (SQLite or PostgreSQL), restore into a new SQLite file, export again."""
+    load_demo_with_claims(cli)
+    first, second = tmp_path / "first", tmp_path / "second"
+    result = cli("export", "datapackage", str(first))
+    assert result.exit_code == 0, result.stderr
+    target = new_sqlite(tmp_path / "restored.db")
+    report, counts = restore_datapackage(target, first)
+    assert report.valid, report.as_dict()
+    assert counts["claims"] > 0 and counts["audit_events"] > 0
+    export_datapackage(target, second)
+    same_files(first, second)
+    assert count_rows(target) == count_rows(store)
+    with target.read() as session:
+        assert session.scalar(select(Project.value_claim_id).where(Project.code == "bakad")) is not None
+    target.dispose()
+
+
+def test_restore_into_empty_database(cli, store, package, tmp_path):
+    """Restore through the CLI into the test database (so on PostgreSQL too, sequences reset)."""
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 0, result.stderr
+    total = sum(json.loads((package / "datapackage.json").read_text())["resources"][i]["rows"]
+                for i in range(len(Base.metadata.tables)))
+    assert f"{total:,} rows restored, {len(Base.metadata.tables)} tables" in result.stdout
+    again = tmp_path / "again"
+    assert cli("export", "datapackage", str(again)).exit_code == 0
+    same_files(package, again)
+    # New rows get fresh ids after the restored ones.
+    assert cli("project", "add", "after-restore", "--title", "After", "--programme", "fresh-wind").exit_code == 0
+    assert cli("rate", "add", "EUR", "2020", "0.9", "--source", "a later note").exit_code == 0
+
+
+def test_descriptor_schemas(package):
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    assert descriptor["profile"] == "tabular-data-package"
+    assert descriptor["cooptrack"] == {"format": "cooptrack-backup/1", "alembic_revision": "0004"}
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    assert set(resources) == set(Base.metadata.tables)
+    projects = resources["projects"]
+    assert projects["path"] == "projects.csv" and projects["hash"].startswith("sha256:")
+    fields = {f["name"]: f for f in projects["schema"]["fields"]}
+    assert fields["value_amount"]["type"] == "number"
+    assert fields["value_date"]["type"] == "date"
+    assert fields["aliases"]["type"] == "array" and fields["narratives"]["type"] == "object"
+    assert fields["created_at"] == {"name": "created_at", "type": "datetime", "format": "%Y-%m-%dT%H:%M:%S.%fZ",
+                                    "constraints": {"required": True}}
+    assert fields["code"] == {"name": "code", "type": "string", "constraints": {"maxLength": 64}}
+    assert projects["schema"]["primaryKey"] == ["id"]
+    assert {"fields": ["value_claim_id"], "reference": {"resource": "claims", "fields": ["id"]}} in \
+        projects["schema"]["foreignKeys"]
+    assert [f["type"] for f in resources["status_events"]["schema"]["fields"]
+            if f["name"] in ("reopen", "recorded_at")] == ["datetime", "boolean"]
+    text = (package / "projects.csv").read_bytes()
+    assert b"\r\n" not in text.split(b"\n", 1)[0] and text.endswith(b"\n")
+
+
+def test_restore_into_non_empty_database_refused(cli, store, package):
+    assert cli("demo").exit_code == 0
+    before = count_rows(store)
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 1
+    message = result.stderr.replace("\n", " ")
+    assert "is not empty: audit_events (" in message
+    assert ("A backup is restored only into an empty database: create a new one, run `cooptrack init` on it, and "
+            "restore there") in message
+    assert count_rows(store) == before
+
+
+def _tamper(package: Path, name: str, old: str, new: str) -> None:
+    path = package / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8", newline="")
+
+
+def test_tampered_file_refused(cli, store, package):
+    before = count_rows(store)
+    _tamper(package, "status_events.csv", ",2019-01-01,", ",2019-13-45,")
+    _tamper(package, "projects.csv", ",7000000000,", ",7e9,")
+    result = cli("import", "datapackage", str(package), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    got = [(f["source"], f["row"], f["field"], f["value"], f["code"], f["severity"]) for f in data["findings"]]
+    assert ("status_events.csv", 2, "effective_start", "2019-13-45", "bad_date", "error") in got
+    assert ("projects.csv", 2, "value_amount", "7e9", "bad_number", "error") in got
+    assert ("projects.csv", None, None, None, "changed_file", "warning") in got
+    message = next(f["message"] for f in data["findings"] if f["code"] == "bad_date")
+    assert message == "effective_start '2019-13-45' is not a date; write YYYY-MM-DD"
+    assert data["summary"] == {"rows restored": 0, "tables": 0}
+    assert count_rows(store) == before
+
+
+def test_structural_problems_refused(cli, store, package):
+    before = count_rows(store)
+    (package / "targets.csv").unlink()
+    _tamper(package, "programmes.csv", "id,code,name", "id,kode,name")
+    _tamper(package, "project_sectors.csv", "\n1,1,", "\n1,999,")
+    result = cli("import", "datapackage", str(package), "--json")
+    assert result.exit_code == 1
+    got = [(f["source"], f["row"], f["field"], f["code"]) for f in json.loads(result.stdout)["findings"]
+           if f["severity"] == "error"]
+    assert got == [
+        ("targets.csv", None, None, "missing_file"),
+        ("programmes.csv", 1, None, "bad_header"),
+        ("project_sectors.csv", 2, "project_id", "broken_reference"),
+    ]
+    assert count_rows(store) == before
+
+
+def test_other_revision_refused(cli, store, package):
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    descriptor["cooptrack"]["alembic_revision"] = "0003"
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    before = count_rows(store)
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 1
+    assert "the backup was written at migration 0003" in result.stderr and "is at 0004" in result.stderr
+    assert count_rows(store) == before
+    shutil.rmtree(package)
+    package.mkdir()
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 1 and "holds no datapackage.json" in result.stderr
+
+
+def test_export_refuses_to_overwrite(cli, tmp_path):
+    assert cli("export", "datapackage", str(tmp_path / "p")).exit_code == 0
+    result = cli("export", "datapackage", str(tmp_path / "p"))
+    assert result.exit_code == 1 and "already holds a data package; pass --force" in result.stderr
+    assert cli("export", "datapackage", str(tmp_path / "p"), "--force").exit_code == 0
