@@ -19,6 +19,11 @@ Tables and where they come from:
 - ``hs_sections.csv`` (``section,name``): HS sections I to XXI from ``hs/sections.csv``.
 - ``currencies.csv`` (``code,name,withdrawn``): ISO 4217 currencies from
   ``iati/codelists/non-embedded/Currency.xml``.
+- ``m49.csv`` (``code,alpha3,name``): the UN Comtrade country and area codes (M49-style numbers,
+  written with three digits) and their ISO 3166 alpha-3 codes, from
+  ``comtrade/legacy-bulk-csv/country_data.csv``. ``alpha3`` is empty for areas that are not a
+  country ("Areas, nes", "Bunkers", "EU-27", "World"...). See ``build_m49`` for the few rows
+  corrected or added and why.
 
 Names are the English texts (the ``<narrative>`` without ``xml:lang``); ``withdrawn`` is ``1`` for
 ``status="withdrawn"`` codelist items and ``0`` otherwise.
@@ -31,6 +36,8 @@ Origins and licences (as stated in ``SOURCES.md``):
   classification API, licence ODC-PDDL-1.0.
 - DAC sector groups (sectors_groups.csv): codeforIATI/dac-sector-groups, licence MIT
   (data scraped from OECD.Stat CRS1).
+- Comtrade country codes (country_data.csv): gianni77/comtrade-imports-and-exports-data-vis, a
+  copy of the comtrade.un.org country list of about 2012 (UN Comtrade terms of use).
 
 Usage::
 
@@ -41,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -173,6 +181,52 @@ def build_currencies(shared: Path) -> dict[str, tuple[Row, list[Row]]]:
     return {"currencies.csv": (("code", "name", "withdrawn"), unique_sorted(rows, "currencies"))}
 
 
+# country_data.csv is a CSV whose names are not quoted although some hold commas ("China, Hong
+# Kong SAR"). In every such name the comma is followed by a space, and no field separator is, so
+# splitting on commas not followed by a space gives the nine fields back.
+_M49_SPLIT = re.compile(r",(?! )")
+_M49_FIELDS = 9
+# Where the 2012 list's ISO3 column is not the ISO 3166 code of the entry: Comtrade's own codes
+# (ARB), codes ISO has since changed (ROM -> ROU in 2002, TMP -> TLS in 2002), Antarctica given
+# the Netherlands Antilles' ANT, and aggregates that are no country at all. Codes of former
+# countries (SUN, YUG, CSK, DDR, ANT for the Netherlands Antilles...) are ISO 3166-3 codes and stay.
+M49_ALPHA3_FIXES = {"10": "ATA", "533": "ABW", "642": "ROU", "626": "TLS", "97": "", "0": ""}
+# Codes UN Comtrade uses today that the 2012 list lacks (UN M49 and ISO 3166-1).
+M49_ADDED: tuple[Row, ...] = (
+    ("380", "ITA", "Italy"),  # the 2012 list has Comtrade's older 381
+    ("531", "CUW", "Curaçao"),
+    ("534", "SXM", "Sint Maarten"),
+    ("535", "BES", "Bonaire, Sint Eustatius and Saba"),
+    ("652", "BLM", "Saint Barthélemy"),
+    ("663", "MAF", "Saint Martin (French part)"),
+    ("728", "SSD", "South Sudan"),
+    ("729", "SDN", "Sudan"),  # Sudan after 2011; 736 is the former Sudan
+)
+
+
+def build_m49(shared: Path) -> dict[str, tuple[Row, list[Row]]]:
+    path = shared / "comtrade" / "legacy-bulk-csv" / "country_data.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    if not lines or not lines[0].startswith("Country Code,Country Name English,"):
+        raise SourceError(f"{path.name}: unexpected header")
+    rows: list[Row] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in _M49_SPLIT.split(line)]
+        if len(fields) != _M49_FIELDS or not fields[0].isdigit():
+            raise SourceError(f"{path.name} line {number}: cannot split into {_M49_FIELDS} fields: {line!r}")
+        code, name, alpha3 = fields[0], fields[1], fields[6]
+        alpha3 = M49_ALPHA3_FIXES.get(code, "" if alpha3 == "NULL" else alpha3)
+        if alpha3 and not (len(alpha3) == 3 and alpha3.isalpha() and alpha3.isupper()):
+            raise SourceError(f"{path.name} line {number}: ISO3 {alpha3!r} is not three capital letters")
+        rows.append((code, alpha3, name))
+    known = {r[0] for r in rows}
+    rows.extend(r for r in M49_ADDED if r[0] not in known)
+    padded = [(f"{int(code):03d}", alpha3, name) for code, alpha3, name in rows]
+    return {"m49.csv": (("code", "alpha3", "name"), unique_sorted(padded, "m49"))}
+
+
 def write_table(path: Path, header: Row, rows: Sequence[Row]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -191,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: shared data folder not found: {shared}", file=sys.stderr)
         return 2
     try:
-        tables = {**build_dac(shared), **build_hs(shared), **build_currencies(shared)}
+        tables = {**build_dac(shared), **build_hs(shared), **build_currencies(shared), **build_m49(shared)}
     except (OSError, KeyError, ET.ParseError, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

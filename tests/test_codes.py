@@ -25,6 +25,7 @@ TABLES = [
     "dac_groups.csv",
     "hs2022.csv",
     "hs_sections.csv",
+    "m49.csv",
 ]
 
 needs_shared = pytest.mark.skipif(
@@ -146,6 +147,49 @@ def test_currency() -> None:
     assert eek is not None and eek.withdrawn
 
 
+def test_m49_countries() -> None:
+    assert codes.m49(398) == codes.M49Entry("398", "KAZ", "Kazakhstan")
+    assert codes.m49("410") == codes.M49Entry("410", "KOR", "Rep. of Korea")
+    assert codes.m49(" 860 ") == codes.M49Entry("860", "UZB", "Uzbekistan")
+    assert codes.m49("004") == codes.m49(4) == codes.M49Entry("004", "AFG", "Afghanistan")
+    assert codes.m49("699") == codes.M49Entry("699", "IND", "India")  # Comtrade's own number for India
+    assert codes.m49(842) == codes.M49Entry("842", "USA", "USA")
+
+
+def test_m49_names_with_commas_from_the_malformed_source() -> None:
+    assert codes.m49(344) == codes.M49Entry("344", "HKG", "China, Hong Kong SAR")
+    assert codes.m49(658) == codes.M49Entry("658", "KNA", "Saint Kitts, Nevis and Anguilla")
+    assert codes.m49(637) == codes.M49Entry("637", None, "North America and Central America, nes")
+    assert codes.m49(251) == codes.M49Entry("251", "FRA", "France")  # fullname "France, Monaco" left aside
+
+
+def test_m49_areas_corrections_and_additions() -> None:
+    assert codes.m49(0) == codes.M49Entry("000", None, "World")
+    assert codes.m49(490) == codes.M49Entry("490", None, "Other Asia, nes")
+    assert codes.m49(899) == codes.M49Entry("899", None, "Areas, nes")
+    assert codes.m49(97) == codes.M49Entry("097", None, "EU-27")
+    # the 2012 list's own or outdated codes, corrected to ISO 3166-1
+    assert [codes.m49(c).alpha3 for c in (533, 642, 626, 10)] == ["ABW", "ROU", "TLS", "ATA"]  # type: ignore[union-attr]
+    assert codes.m49(810) == codes.M49Entry("810", "SUN", "Fmr USSR")  # ISO 3166-3, kept
+    # numbers UN Comtrade uses today that the 2012 list lacks (all in the Comtrade+ sample)
+    assert [codes.m49(c).alpha3 for c in (380, 531, 652, 728, 729)] == [  # type: ignore[union-attr]
+        "ITA", "CUW", "BLM", "SSD", "SDN"]
+    assert codes.m49(531).name == "Curaçao"  # type: ignore[union-attr]
+
+
+def test_m49_unknown_and_malformed() -> None:
+    assert codes.m49(999) is None
+    assert codes.m49("-4") is None
+    assert codes.m49("4a") is None
+    assert codes.m49("") is None
+    assert codes.m49("٣٩٨") is None  # digits, but not ASCII ones
+    table = codes.m49_codes()
+    assert len(table) == 296
+    for code, entry in table.items():
+        assert code == entry.code and len(code) == 3 and code.isdigit()
+        assert entry.alpha3 is None or (len(entry.alpha3) == 3 and entry.alpha3.isupper())
+
+
 def test_returned_tables_are_copies_and_immutable() -> None:
     table = codes.sectors()
     table.pop("21020")
@@ -209,6 +253,12 @@ def test_sizes_match_sources() -> None:
     assert len(codes.commodities()) == sum(r["hscode"].isdigit() for r in hs) == len(hs) - 1
     assert len(codes.hs_sections()) == len(_csv(SHARED / "hs" / "sections.csv")) == 21
 
+    # every line of the Comtrade country list is in the table (plus the 8 numbers added)
+    lines = (SHARED / "comtrade" / "legacy-bulk-csv" / "country_data.csv").read_text(encoding="utf-8").splitlines()
+    numbers = {int(line.split(",", 1)[0]) for line in lines[1:] if line.strip()}
+    assert len(numbers) == len(lines) - 1 == 288
+    assert {int(c) for c in codes.m49_codes()} == numbers | {380, 531, 534, 535, 652, 663, 728, 729}
+
 
 @needs_shared
 def test_english_names_match_sources() -> None:
@@ -228,7 +278,7 @@ def test_build_script_reproduces_committed_tables(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "dac5=" in result.stdout and "hs2022=" in result.stdout
+    assert "dac5=" in result.stdout and "hs2022=" in result.stdout and "m49=296" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == TABLES
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name

@@ -28,10 +28,12 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     limit: int | None = None
     truncated: bool = False
+    dropped_errors: int = 0  # errors past the limit: not listed, still counted
 
     def add(self, finding: Finding) -> None:
         if self.limit is not None and len(self.findings) >= self.limit:
             self.truncated = True
+            self.dropped_errors += finding.severity == "error"
             return
         self.findings.append(finding)
 
@@ -45,7 +47,7 @@ class Report:
 
     @property
     def valid(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.dropped_errors
 
     def flatten(self, *keys: str) -> list[list[Any]]:
         """Compact view for tests: ``report.flatten("row", "field", "code")``."""
@@ -54,7 +56,7 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
-            "errors": len(self.errors),
+            "errors": len(self.errors) + self.dropped_errors,
             "warnings": len(self.findings) - len(self.errors),
             "truncated": self.truncated,
             "findings": [f.as_dict() for f in self.findings],

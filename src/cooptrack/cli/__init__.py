@@ -47,6 +47,7 @@ def _register() -> None:
 
     app.add_typer(exchange.import_app, name="import")
     app.add_typer(exchange.export_app, name="export")
+    app.add_typer(trade.trade_app, name="trade")
     app.add_typer(tabular.template_app, name="template")
     command(app, "ingest")(claims.ingest_command)
     command(app, "init")(db.init)

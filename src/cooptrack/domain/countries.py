@@ -11,7 +11,10 @@ from cooptrack.domain._fail import invalid
 
 @lru_cache(maxsize=4096)
 def _lookup(name: str) -> str | None:
-    code: str | None = countrynames.to_code_3(name, fuzzy=False)
+    try:
+        code: str | None = countrynames.to_code_3(name, fuzzy=False)
+    except KeyError:  # a former country's alpha-2 (DD) with no alpha-3 in its mapping
+        return None
     return code
 
 
@@ -19,7 +22,10 @@ def find_country(name: str) -> str | None:
     """Alpha-3 code for a name, demonym or code in any language, or None."""
     if not name or not name.strip():
         return None
-    return _lookup(name.strip())
+    text = name.strip()
+    if len(text) == 3 and text.isupper() and text in _alpha2_by_alpha3():
+        return text  # already a code: no need to load the name tables
+    return _lookup(text)
 
 
 def resolve_country(name: str, field: str = "country") -> str:
