@@ -6,7 +6,7 @@ from alembic import command
 from sqlalchemy import text
 
 from cooptrack.store import Store
-from cooptrack.store.migrate import alembic_config, check, head_revision, upgrade
+from cooptrack.store.migrate import check, head_revision, run, upgrade
 from cooptrack.store.models import Base
 
 
@@ -16,10 +16,7 @@ def test_models_and_migrations_agree(store: Store) -> None:
 
 
 def test_down_to_empty_and_up_again(store: Store) -> None:
-    cfg = alembic_config(store.url)
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
+    run(store, lambda cfg: command.downgrade(cfg, "base"))
     assert store.table_names() == ["alembic_version"]
     upgrade(store)
     store.check()
@@ -36,3 +33,29 @@ def test_sqlite_pragmas(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     s.dispose()
+
+
+def test_upgrading_a_populated_database_keeps_every_row(store: Store) -> None:
+    """Batch migrations on SQLite copy and drop tables: with foreign keys on, the drop would
+    cascade-delete children (this lost every status event once). Rows must survive."""
+    run(store, lambda cfg: command.downgrade(cfg, "0001"))
+    statements = [
+        "INSERT INTO programmes (id, code, name, aliases, version, created_at, updated_at)"
+        " VALUES (1, 'p', 'P', '[]', 1, '2020-01-01 00:00:00', '2020-01-01 00:00:00')",
+        "INSERT INTO projects (id, code, title, programme_id, aliases, version, created_at, updated_at, status)"
+        " VALUES (1, 'a', 'A', 1, '[]', 1, '2020-01-01 00:00:00', '2020-01-01 00:00:00', 'pipeline')",
+        "INSERT INTO project_sectors (id, project_id, dac_code, percent) VALUES (1, 1, '21020', '100')",
+        "INSERT INTO status_events (id, project_id, status, effective, effective_start, recorded_at, reopen, backdated)"
+        " VALUES (1, 1, 'pipeline', '2019', '2019-01-01', '2020-01-01 00:00:00', false, false)",
+    ]
+    with store.engine.begin() as conn:
+        for sql in statements:
+            conn.execute(text(sql))
+    upgrade(store)
+    with store.engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("programmes", "projects", "project_sectors", "status_events")}
+    assert counts == {"programmes": 1, "projects": 1, "project_sectors": 1, "status_events": 1}
+    if store.dialect == "sqlite":
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1  # back on afterwards

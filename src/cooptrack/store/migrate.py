@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,33 @@ def current_revision(conn: Any) -> str | None:
 
 def upgrade(store: Any, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on ``store`` (a :class:`Store`)."""
+    run(store, lambda cfg: command.upgrade(cfg, revision))
+
+
+def run(store: Any, step: Callable[[Config], None]) -> None:
+    """Run an Alembic command in one transaction. On SQLite, foreign keys are off meanwhile:
+    a batch migration copies a table and drops the old one, and with foreign keys on that drop
+    would cascade-delete every child row (status events, sectors...). The keys are checked after."""
     cfg = alembic_config(store.url)
     try:
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        with store.engine.connect() as conn:
+            sqlite = store.dialect == "sqlite"
+            raw = conn.connection.dbapi_connection
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, where it takes effect
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    step(cfg)
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise StoreUnavailable(
+                                f"migration left {len(broken)} broken references (first: {broken[0]}); "
+                                "nothing was changed")
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")
     except OperationalError as exc:
         raise StoreUnavailable(store.unreachable_message(exc)) from None
 

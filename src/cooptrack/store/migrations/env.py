@@ -29,5 +29,8 @@ else:
     from cooptrack.store.db import make_engine
 
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.begin() as conn:
-        _run(conn)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # see cooptrack.store.migrate.run: batch copies must not cascade
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        with conn.begin():
+            _run(conn)
