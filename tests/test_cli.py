@@ -219,3 +219,29 @@ def test_readme_commands_exist_in_help(cli):
         if parent and "Commands" not in help_text:
             continue  # `cooptrack overview PROGRAMME`-like: the second word is an argument
         assert re.search(rf"^\W*{re.escape(name)}\s", help_text, re.M), f"`cooptrack {command}` is not in --help"
+
+
+def _all_commands() -> list[list[str]]:
+    import typer.main
+
+    from cooptrack.cli import app
+
+    def walk(command, prefix):  # type: ignore[no-untyped-def]
+        subcommands = getattr(command, "commands", None)
+        if not subcommands:
+            return [prefix]
+        return [path for name, sub in subcommands.items() for path in walk(sub, [*prefix, name])]
+
+    return walk(typer.main.get_command(app), [])
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    commands = _all_commands()
+    assert len(commands) > 30
+    undocumented = [
+        " ".join(path) for path in commands
+        if f"cooptrack {' '.join(path)}" not in readme  # e.g. `cooptrack trade mirror`
+        and not (len(path) == 2 and f"cooptrack {path[0]} " in readme and path[1] in readme)  # `programme add|list`
+    ]
+    assert undocumented == [], f"commands missing from README.md: {undocumented}"
