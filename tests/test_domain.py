@@ -260,11 +260,20 @@ def test_usd_converts_with_identity() -> None:
     assert conv.original is money
 
 
-def test_without_a_value_date_the_most_recent_rate_is_used() -> None:
+def test_without_a_value_date_no_rate_is_guessed() -> None:
     table = RateTable([kzt_2019(), Rate("KZT", Period.parse("2020"), Decimal("400"), "NBK 2020")])
-    conv = table.to_usd(Money.of("4000", "KZT"))
-    assert conv is not None
-    assert (conv.usd, conv.rate_period) == (Decimal("10.00"), "2020")
+    assert table.to_usd(Money.of("4000", "KZT")) is None  # counted as "without a rate", never guessed
+    assert table.to_usd(Money.of("4000", "USD")) is not None  # US dollars need no rate
+
+
+def test_amounts_beyond_the_stored_precision_are_refused() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_amount("1e40")
+    assert only_finding(info.value).code == "too_large"
+    with pytest.raises(InvalidInput) as info:
+        parse_amount("0.0000001")
+    assert only_finding(info.value).code == "too_precise"
+    assert parse_amount("0.000001") == Decimal("0.000001")
 
 
 @pytest.mark.parametrize(

@@ -162,10 +162,13 @@ def accept_(
     reporter: Annotated[str | None, typer.Option(help="Reporter for an observation.")] = None,
     partner: Annotated[str | None, typer.Option(help="Partner for an observation.")] = None,
     subject: Annotated[str | None, typer.Option(help="For a figure: package, programme or project.")] = None,
+    backdate: Annotated[bool, typer.Option("--backdate", help="A status dated before the latest event.")] = False,
+    reopen: Annotated[bool, typer.Option("--reopen", help="A status leaving closed or cancelled.")] = False,
 ) -> None:
     """Accept a claim and create the fact it supports (the fact cites the claim)."""
     with writing() as ctx:
-        c = accept(ctx, claim_id, AcceptOptions(as_, project, period, indicator, reporter, partner, subject))
+        c = accept(ctx, claim_id, AcceptOptions(as_, project, period, indicator, reporter, partner, subject,
+                                                backdate, reopen))
         text = f"claim {c.id} accepted" + (f": {c.fact_entity} {c.fact_id}" if c.fact_entity else " (no fact)")
     ok(text)
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import IntegrityError
 
 from cooptrack.config import load_settings
 from cooptrack.domain.period import parse_date
@@ -40,6 +41,10 @@ def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
             except CooptrackError as exc:
                 report_error(exc)
                 raise typer.Exit(exc.exit_code) from None
+            except IntegrityError as exc:  # a rule the services missed, caught by the database
+                detail = str(exc.orig).strip().splitlines()[0]
+                report_error(CooptrackError(f"the database refused the change ({detail}); nothing was written"))
+                raise typer.Exit(1) from None
 
         app.command(name)(run)
         return func

@@ -45,6 +45,13 @@ def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
             invalid("bad_amount", f"{field} '{text}' is not a number; write digits such as 2500000000", field, text)
     if not value.is_finite():
         invalid("bad_amount", f"{field} '{text}' is not a finite number", field, text)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -6 and value != value.quantize(Decimal("0.000001")):
+        invalid("too_precise", f"{field} '{text}' has more than 6 decimal places", field, text)
+    if abs(value) >= Decimal(10) ** 32:
+        invalid("too_large", f"{field} '{text}' is too large (at most 32 digits before the decimal point)",
+                field, text)
     return value
 
 
@@ -142,8 +149,7 @@ class RateTable:
         if not candidates:
             return None
         if on is None:
-            # No value date: the most recent period's rate, the best a reader can do.
-            return max(candidates, key=lambda r: (r.period.end, -r.period.days))
+            return None  # no value date: no rate applies (a value is flagged, never guessed)
         holding = [r for r in candidates if r.period.contains(on)]
         if not holding:
             return None

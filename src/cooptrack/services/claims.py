@@ -109,6 +109,9 @@ def ingest(ctx: Context, path: Path, programme_code: str | None, spec: SourceSpe
     digest = _sha(document.text)
     before = ctx.session.scalar(select(Source.id).where(Source.sha256 == digest))
     named = ctx.session.scalar(select(Source).where(Source.code == spec.code)) if spec.code else None
+    if named is not None and named.sha256 is not None and named.sha256 != digest:
+        refuse("different_text", f"source '{spec.code}' already holds a different text; give this document "
+               "its own source id", "source", spec.code)
     if named is not None and named.text is None and before is None:
         # A source registered without its text (a citation) gets the text now.
         named.text, named.sha256 = document.text, digest
@@ -199,6 +202,8 @@ class AcceptOptions:
     reporter: str | None = None
     partner: str | None = None
     subject: str | None = None
+    backdate: bool = False
+    reopen: bool = False
 
 
 def _decide(claim: Claim, opts: AcceptOptions) -> str:
@@ -298,14 +303,21 @@ def _linked_status(ctx: Context, claim: Claim) -> str | None:
 
 
 def _parties(ctx: Context, claim: Claim, opts: AcceptOptions) -> tuple[str, str | None]:
-    if opts.reporter:
-        return resolve_country(opts.reporter, "reporter"), (
-            resolve_country(opts.partner, "partner") if opts.partner else None)
-    if claim.programme is None or len(claim.programme.parties) < 2:
+    """Reporter and partner: as given, the missing side filled from the programme's parties."""
+    parties = [p.country for p in claim.programme.parties] if claim.programme else []
+    reporter = resolve_country(opts.reporter, "reporter") if opts.reporter else None
+    partner = resolve_country(opts.partner, "partner") if opts.partner else None
+    others = [p for p in parties if p not in (reporter, partner)]
+    if reporter is None:
+        reporter = others.pop(0) if others else None
+    if partner is None and len(parties) >= 2:
+        partner = next((p for p in parties if p != reporter), None)
+    if reporter is None or partner is None:
         refuse("missing_reporter", f"claim {claim.id}: say between which countries with --reporter and --partner",
                "reporter")
-    parties = [p.country for p in claim.programme.parties]
-    return parties[0], parties[1]
+    if reporter == partner:
+        refuse("same_country", f"reporter and partner are both {reporter}", "partner", partner)
+    return reporter, partner
 
 
 def _accept_observation(ctx: Context, claim: Claim, opts: AcceptOptions) -> tuple[str, int]:
@@ -345,7 +357,8 @@ def _accept_status(ctx: Context, claim: Claim, opts: AcceptOptions) -> tuple[str
     effective = _claim_period(claim, opts) or source.published
     _need(claim, "date", effective, "--period (when the status took effect, e.g. 2019-04)")
     event = add_status_event(ctx, StatusSpec(project=project.code, status=str(claim.status), effective=str(effective),
-                                             source=str(source.id), note=f"claim {claim.id}: {claim.quote}"))
+                                             source=str(source.id), note=f"claim {claim.id}: {claim.quote}",
+                                             reopen=opts.reopen, backdate=opts.backdate))
     event.claim_id = claim.id
     return "status_event", event.id
 
@@ -358,7 +371,8 @@ def _accept_value(ctx: Context, claim: Claim, opts: AcceptOptions) -> tuple[str,
     before = audit.snapshot(project)
     project.value_amount, project.value_currency = claim.amount, claim.currency
     period = _claim_period(claim, opts)
-    project.value_date = Period.parse(period).start if period else None
+    # Without a period in the text, the value is dated by its source's publication.
+    project.value_date = Period.parse(period).start if period else (claim.source.known_from or project.value_date)
     project.value_source_id, project.value_claim_id = claim.source_id, claim.id
     ctx.session.flush()
     audit.record(ctx, "update", "project", project.code, before, audit.snapshot(project))

@@ -100,7 +100,12 @@ def precedence(a: Claim, b: Claim) -> tuple[Claim, str]:
 
 def resolve(ctx: Context, a_id: int, b_id: int, prefer: int | None = None,
             reason: str | None = None) -> ConflictResolution:
+    if a_id == b_id:
+        refuse("same_claim", f"claim {a_id} cannot conflict with itself; give two claim ids", "claims", a_id)
     a, b = sorted((get_claim(ctx, a_id), get_claim(ctx, b_id)), key=lambda c: c.id)
+    if _key(a) != _key(b):
+        refuse("not_comparable", f"claims {a.id} and {b.id} are not about the same subject, measure and period; "
+               "`cooptrack conflicts` lists the pairs that are", "claims", f"{a.id}/{b.id}")
     if prefer is None:
         winner, why = precedence(a, b)
         method = "precedence"

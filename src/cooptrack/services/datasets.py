@@ -102,6 +102,10 @@ def load_dataset(ctx: Context, data: dict[str, Any], origin: str, base: Path | N
             findings.append(Finding("bad_section", f"'{section}' must be a list", field=section, source=origin))
             continue
         for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                findings.append(Finding("bad_entry", f"{section}[{i}] must be a mapping of fields, not {entry!r}",
+                                        field=f"{section}[{i}]", source=origin))
+                continue
             attempt(f"{section}[{i}]", partial(load, ctx, entry), section)
     if findings:
         raise InvalidInput.from_findings(findings)

@@ -434,7 +434,8 @@ def _source_id(run: _Run, doc: dict[str, Any]) -> int:
 def _effective_date(activity: Activity, status: Status, after: date | None) -> tuple[str, str]:
     """The status event's date (a Period code) and where it came from: the first of these that is
     later than the project's latest event (``after``): the date the activity gives for that status,
-    its last-updated-datetime, the file's generated-datetime, the actual start, the import day."""
+    its last-updated-datetime, the file's generated-datetime, the actual start, the import day;
+    never a date in the future."""
     own = {Status.IN_EXECUTION: "2", Status.IMPLEMENTED: "4", Status.CLOSED: "4"}.get(status)
     candidates: list[tuple[date | None, str]] = [(activity.date_of(own) if own else None, f"activity-date type {own}")]
     for value, what in ((activity.attrs.get("last-updated-datetime"), "last-updated-datetime"),
@@ -442,10 +443,13 @@ def _effective_date(activity: Activity, status: Status, after: date | None) -> t
         candidates.append((parse_day(value.strip()[:10]) if value else None, what))
     candidates += [(activity.date_of("2"), "the actual start date"),
                    (date.today(), "the import day (the activity gives no later date)")]
+    today = date.today()
     for day, what in candidates:
-        if day is not None and (after is None or day > after):
+        # A status is recorded when it has happened: a date in the future (publishers' "actual"
+        # dates are sometimes plans) gives way to the next candidate.
+        if day is not None and day <= today and (after is None or day > after):
             return day.isoformat(), what
-    return date.today().isoformat(), "the import day"
+    return today.isoformat(), "the import day"
 
 
 def _record_status(run: _Run, activity: Activity, project: Project, old_status: str | None) -> bool:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from cooptrack import codes
 from cooptrack.domain.countries import country_name
@@ -211,11 +212,13 @@ def programme_overview(ctx: Context, code: str, as_of: date | None = None,
     industries = {i.id: i.name for i in programme.industries}
     statuses = _statuses_as_of(ctx, programme.id, as_of) if as_of else None
 
+    value_source = aliased(Source)
     rows = ctx.session.execute(
         select(Project.id, Project.code, Project.title, Project.industry_id, Project.status,
                Project.status_effective, Project.value_amount, Project.value_currency, Project.value_date,
-               Source.known_from)
+               Source.known_from, value_source.known_from)
         .outerjoin(Source, Source.id == Project.source_id)
+        .outerjoin(value_source, value_source.id == Project.value_source_id)
         .where(Project.programme_id == programme.id)
         .order_by(Project.code)
     ).all()
@@ -225,7 +228,9 @@ def programme_overview(ctx: Context, code: str, as_of: date | None = None,
     by_industry: dict[str, Bucket] = {}
     rates_used: dict[tuple[str, str], dict[str, Any]] = {}
     listed: list[dict[str, Any]] = []
-    for pid, pcode, title, industry_id, status, status_since, amount, currency, value_date, known in rows:
+    for pid, pcode, title, industry_id, status, status_since, amount, currency, value_date, known, value_known in rows:
+        if as_of and value_known and value_known > as_of:
+            amount = None  # the value was published later: not known then
         if statuses is not None:
             assert as_of is not None
             if pid in statuses:

@@ -180,7 +180,12 @@ def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
     if spec.industry and not programme:
         checks.fail("industry_without_programme", "an industry needs --programme", "industry", spec.industry)
     participants = []
+    seen: set[tuple[str, str]] = set()
     for i, p in enumerate(spec.participants):
+        if (p.name.strip().lower(), p.role) in seen:
+            checks.fail("duplicate_participant", f"participant '{p.name}' is listed twice as {p.role}",
+                        f"participants[{i}]", p.name)
+        seen.add((p.name.strip().lower(), p.role))
         if p.role not in ROLES:
             checks.fail("unknown_role", f"participant '{p.name}' role '{p.role}' is not one of {', '.join(ROLES)}",
                         f"participants[{i}].role", p.role)
@@ -331,6 +336,9 @@ def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
     checks.done()
     assert project is not None and status is not None and effective is not None
 
+    if effective.start > ctx.now.date():
+        refuse("future_event", f"status event dated {effective.code} is in the future; record what has happened "
+               "(a plan is the status it has now, with a note)", "effective date", effective.code)
     events = history(ctx, project)
     if events and effective.start < events[-1].effective_start and not spec.backdate:
         latest = events[-1]

@@ -35,6 +35,9 @@ def add_source(ctx: Context, spec: SourceSpec) -> Source:
     title = checks.run(validate.text, spec.title, "title")
     if spec.code is not None:
         checks.run(validate.slug, spec.code, "source id")
+        if spec.code.isdigit():  # a number would be read as the database id
+            checks.fail("numeric_id", f"source id '{spec.code}' is only digits; add a letter, e.g. s{spec.code}",
+                        "source id", spec.code)
     period = checks.run(validate.period, spec.published, "published") if spec.published else None
     if spec.language is not None and not _known_language(spec.language):
         checks.fail("unknown_language", f"language '{spec.language}' is not an ISO 639-1 code such as en or ru",
