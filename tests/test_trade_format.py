@@ -39,6 +39,15 @@ def test_line_numbers_across_a_quoted_line_break(cli, store, tmp_path):
     assert flat(out, "code", "row") == [["bad_number", 5]]  # the first row spans lines 2 and 3
 
 
+def test_an_amount_with_a_line_break_is_not_a_number(cli, store, tmp_path):
+    # Amounts are checked a whole column at a time, joined by line breaks: a break inside a cell
+    # must not pass as two plain numbers.
+    path = plus_csv(tmp_path / "break.csv", [{"partnerCode": "156"}, {"partnerCode": "643", "primaryValue": "12\n34"},
+                                             {"partnerCode": "392", "netWgt": "5\n6"}])
+    out = refused(cli, store, path)
+    assert flat(out, "code", "row", "field") == [["bad_number", 3, "primaryValue"], ["bad_number", 5, "netWgt"]]
+
+
 def test_json_edge_cases(cli, store, tmp_path):
     (tmp_path / "bad.json").write_text('{"data": [1, 2,]}')
     out = refused(cli, store, tmp_path / "bad.json")

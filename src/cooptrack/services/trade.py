@@ -44,7 +44,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import compress, product, repeat
-from operator import eq, itemgetter, not_
+from itertools import count as counting
+from operator import eq, is_, itemgetter, not_
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,9 @@ COLUMNS = ("indicator_id", "reporter", "partner", "hs_code", "period", "period_s
            "cif_value", "fob_value", "quantity", "quantity_unit", "net_weight_kg", "flags", "note")
 Progress = Callable[[int], AbstractContextManager[Callable[[int], Any]]]
 BAD = object()  # an amount that is not one; the slow path says why
-_PLAIN = re.compile(r"(?=[0-9.]{1,27}$)(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")  # Amount's text on SQLite
+_PLAIN_TEXT = r"(?=[0-9.]{1,27}%s)(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?"  # Amount's text on SQLite
+_PLAIN = re.compile(_PLAIN_TEXT % "$")
+_PLAIN_LINES = re.compile(r"(?:(?:" + _PLAIN_TEXT % r"\n" + r")?\n)*")  # a column: each empty or plain, then \n
 _NEVER = re.compile(r"(?!)")
 
 
@@ -140,7 +143,7 @@ def import_trade_file(ctx: Context, path: Path, *, dry_run: bool = False, skip_i
     result.summary = _summary(dry_run, created, 0, run.skipped, run.refused)
     if source is not None and valid:
         result.source_id = source.id
-        by_indicator = Counter(run.names[key[0]] for key in run.seen)
+        by_indicator = Counter({run.names[k]: n for k, n in Counter(map(itemgetter(0), run.seen)).items()})
         audit.record(ctx, "import", "source", source.id, None, audit.snapshot(
             source, format=opened.layout.name, encoding=opened.encoding, rows=run.rows, created=created,
             skipped=run.skipped, by_indicator=dict(sorted(by_indicator.items())), warnings=run.warning_count))
@@ -366,14 +369,19 @@ class _Run:
                     self.failing.add(id(cache))
             results = list(map(cache.__getitem__, keys))
         if id(cache) in self.failing:
-            bad.update(i for i, r in enumerate(results) if type(r) is list)
+            bad.update(compress(counting(), map(is_, map(type, results), repeat(list))))
         return results
 
     def amounts(self, texts: Sequence[str], bad: set[int], required: bool = False) -> list[Any]:
         """A column of amounts in the form Amount binds; None for empty cells. On SQLite most of
-        Comtrade's figures already are Amount's text and go straight through."""
+        Comtrade's figures already are Amount's text and go straight through: one match over the
+        column joined by newlines (no cell may hold one) checks them all; else cell by cell."""
         if not required and not any(texts):
             return [None] * len(texts)
+        if self.sqlite and (all(texts) or not required):  # the whole column with one match, most often
+            joined = "\n".join(texts) + "\n"
+            if joined.count("\n") == len(texts) and _PLAIN_LINES.fullmatch(joined):
+                return [t or None for t in texts]
         out: list[Any] = list(texts)
         plain = _PLAIN.fullmatch if self.sqlite else _NEVER.fullmatch
         for i in compress(range(len(out)), map(not_, map(plain, texts))):
@@ -411,9 +419,10 @@ class _Run:
         if not primary:
             found.append(self.issue("missing_value", "primary", "", f"{self.columns['primary']} is empty; every row "
                                     "needs its trade value in US dollars"))
+        plain = _PLAIN.fullmatch  # Amount's text on SQLite, a valid amount anywhere
         for key, text in (("primary", primary), ("cif", cif), ("fob", fob), ("net_weight", weight),
                           ("qty", qty if unit is not None else "")):
-            if text and self.amount(text) is BAD:
+            if text and not plain(text) and self.amount(text) is BAD:
                 found.append(self.amount_issue(key, text))
         assert found, f"line {line}: a row was sent to the problems path with no problem"
         for issue in found:
