@@ -337,8 +337,8 @@ def _accept_observation(ctx: Context, claim: Claim, opts: AcceptOptions) -> tupl
     observation = add_observation(ctx, ObservationSpec(
         indicator=str(indicator), reporter=reporter, partner=partner, period=str(period), value=value or Decimal(0),
         unit=str(unit), flags=flags, source=str(claim.source_id), note=f"claim {claim.id}: {claim.quote}",
+        claim_id=claim.id,
     ))
-    observation.claim_id = claim.id
     return "observation", observation.id
 
 
@@ -358,8 +358,7 @@ def _accept_status(ctx: Context, claim: Claim, opts: AcceptOptions) -> tuple[str
     _need(claim, "date", effective, "--period (when the status took effect, e.g. 2019-04)")
     event = add_status_event(ctx, StatusSpec(project=project.code, status=str(claim.status), effective=str(effective),
                                              source=str(source.id), note=f"claim {claim.id}: {claim.quote}",
-                                             reopen=opts.reopen, backdate=opts.backdate))
-    event.claim_id = claim.id
+                                             reopen=opts.reopen, backdate=opts.backdate, claim_id=claim.id))
     return "status_event", event.id
 
 

@@ -37,6 +37,7 @@ class ObservationSpec:
     net_weight_kg: str | Decimal | None = None
     source: str | None = None
     note: str | None = None
+    claim_id: int | None = None  # the accepted claim this observation rests on
 
 
 def get_indicator(ctx: Context, code: str) -> Indicator:
@@ -94,6 +95,7 @@ def add_observation(ctx: Context, spec: ObservationSpec) -> Observation:
         flags=",".join(flags),
         source_id=source.id if source else None,
         note=spec.note,
+        claim_id=spec.claim_id,
     )
     ctx.session.add(observation)
     ctx.session.flush()

@@ -85,6 +85,7 @@ class StatusSpec:
     note: str | None = None
     reopen: bool = False
     backdate: bool = False
+    claim_id: int | None = None  # the accepted claim this event rests on
 
 
 def _check_sectors(checks: Checks, sectors: dict[str, str | int | Decimal]) -> list[tuple[str, Decimal]]:
@@ -361,6 +362,7 @@ def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
         reopen=spec.reopen,
         backdated=bool(events and effective.start < events[-1].effective_start),
         actor=ctx.actor,
+        claim_id=spec.claim_id,
     )
     sequence = sorted([*events, new], key=lambda e: (e.effective_start, e.id is None, e.id or 0))
     previous: Status | None = None
