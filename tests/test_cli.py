@@ -66,7 +66,7 @@ def test_project_list_show_and_status(run, uz):
     assert (shown["host_country"], shown["partner_country"], shown["industry"]) == ("UZB", "KOR", "Infrastructure")
     assert shown["usd"] == {"amount": "108597285.07", "rate": "11050", "rate_period": "2022",
                             "rate_source": RATE_SOURCE}
-    assert shown["sectors"] == [{"code": "21020", "percent": "100"}]
+    assert shown["sectors"] == [{"code": "21020", "percent": "100", "name": "Road transport"}]
     assert shown["participants"] == [{"name": "Korea Expressway Corporation", "role": "contractor", "country": "KOR"}]
     assert [(e["status"], e["effective"], e["note"]) for e in shown["history"]] == [
         ("agreed", "2022-06", None), ("in_execution", "2023-03", "works started")]

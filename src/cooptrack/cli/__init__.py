@@ -55,6 +55,9 @@ def _register() -> None:
     command(app, "demo")(demo.demo)
     command(app, "load")(demo.load)
     command(app, "audit")(audit.audit)
+    from cooptrack.cli import serve
+
+    command(app, "serve")(serve.serve)
 
 
 _register()

@@ -15,10 +15,10 @@ from cooptrack.cli.source import KIND, LANG, MAX_MB, PUBLISHED, PUBLISHER, TITLE
 from cooptrack.domain.money import check_amount
 from cooptrack.domain.period import parse_date
 from cooptrack.extract import extract as run_extract
+from cooptrack.services.browse import claim_view, conflict_views
 from cooptrack.services.claims import AcceptOptions, accept, edit, get_claim, ingest, linked, list_claims, reject
-from cooptrack.services.conflicts import find_conflicts, resolve
+from cooptrack.services.conflicts import resolve
 from cooptrack.services.documents import DEFAULT_MAX_MB, read_document
-from cooptrack.store.models import Claim
 
 app = typer.Typer(help="Claims: figures stated in sources, and their review.", no_args_is_help=True)
 conflicts_app = typer.Typer(help="Claims that cannot both be true, side by side.", invoke_without_command=True)
@@ -63,7 +63,7 @@ def ingest_command(
     spec = source_spec(path, title, publisher, url, published, lang, kind)
     with writing() as ctx:
         result = ingest(ctx, path, programme, spec, lang=lang or "auto", max_mb=max_mb)
-        rows = [claim_row(c) for c in result.claims]
+        rows = [claim_view(c) for c in result.claims]
         source_id, created, language = result.source.id, result.source_created, result.language
     if as_json:
         print_json({"source": source_id, "source_created": created, "language": language, "claims": rows})
@@ -71,19 +71,6 @@ def ingest_command(
     figures = [r for r in rows if r["kind"] in ("money", "count", "percent", "status")]
     ok(f"source {source_id} ({language}{', new' if created else ', already stored'}): {len(rows)} claims, "
        f"{len(figures)} to review; `cooptrack claims list` shows them")
-
-
-def claim_row(c: Claim) -> dict[str, Any]:
-    return {
-        "id": c.id, "kind": c.kind, "quote": c.quote, "start": c.span_start, "end": c.span_end,
-        "source": c.source_id, "programme": c.programme.code if c.programme else None,
-        "project": c.project.code if c.project else None, "subject": c.subject, "status": c.status,
-        "period": c.period, "amount": c.amount, "currency": c.currency, "count": c.count, "unit": c.unit,
-        "value": c.value, "approximate": c.approximate, "lower_bound": c.lower_bound, "links": c.links,
-        "method": c.method, "review": c.review, "reviewed_by": c.reviewed_by, "reason": c.reason,
-        "fact": {"entity": c.fact_entity, "id": c.fact_id} if c.fact_entity else None,
-        "extracted": c.extracted, "version": c.version,
-    }
 
 
 def reading_of(r: dict[str, Any]) -> str:
@@ -112,7 +99,7 @@ def list_(
 ) -> None:
     """The review queue (pending figures by default)."""
     with reading() as ctx:
-        rows = [claim_row(c) for c in list_claims(ctx, programme, None if review == "all" else review, source,
+        rows = [claim_view(c) for c in list_claims(ctx, programme, None if review == "all" else review, source,
                                                   None if all_kinds else ("money", "count", "percent", "status"),
                                                   limit)]
     if as_json:
@@ -129,12 +116,12 @@ def show(claim_id: Annotated[int, typer.Argument(help="Claim id.")], as_json: bo
     """A claim with its quote in context, its linked claims and its review."""
     with reading() as ctx:
         c = get_claim(ctx, claim_id)
-        row = claim_row(c)
+        row = claim_view(c)
         text = c.source.text or ""
         context = (text[max(0, c.span_start - 160):c.span_start], text[c.span_start:c.span_end],
                    text[c.span_end:c.span_end + 160])
         row["source_title"] = c.source.title
-        row["linked"] = [claim_row(o) for o in linked(ctx, c)]
+        row["linked"] = [claim_view(o) for o in linked(ctx, c)]
     if as_json:
         print_json(row)
         return
@@ -205,7 +192,7 @@ def edit_(
                "approximate": approximate}
     with writing() as ctx:
         c = edit(ctx, claim_id, changes)
-        text = f"claim {c.id} edited: {reading_of(claim_row(c))}"
+        text = f"claim {c.id} edited: {reading_of(claim_view(c))}"
     ok(text)
 
 
@@ -225,14 +212,7 @@ def conflicts(
 
     try:
         with reading() as ctx:
-            found = find_conflicts(ctx, programme, check_amount(tolerance, "--tolerance") / 100)
-            rows: list[dict[str, Any]] = [
-                {"a": claim_row(c.a) | {"source_title": c.a.source.title, "source_kind": c.a.source.kind},
-                     "b": claim_row(c.b) | {"source_title": c.b.source.title, "source_kind": c.b.source.kind},
-                     "difference": c.difference, "severity": c.severity,
-                     "resolution": ({"preferred": c.resolution.preferred_claim_id, "method": c.resolution.method,
-                                     "reason": c.resolution.reason, "by": c.resolution.actor}
-                                    if c.resolution else None)} for c in found]
+            rows = conflict_views(ctx, programme, check_amount(tolerance, "--tolerance") / 100)
     except CooptrackError as exc:
         report_error(exc)
         raise typer.Exit(exc.exit_code) from None

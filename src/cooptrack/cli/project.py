@@ -17,20 +17,17 @@ from cooptrack.cli.common import (
     reading,
     writing,
 )
-from cooptrack.domain.money import Money
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
+from cooptrack.services.browse import project_detail
 from cooptrack.services.projects import (
     ParticipantSpec,
     ProjectSpec,
     StatusSpec,
     add_status_event,
-    get_project,
-    history,
     list_projects,
     register_project,
 )
-from cooptrack.services.rates import rate_table
 
 app = typer.Typer(help="Projects and their status history.", no_args_is_help=True)
 
@@ -123,40 +120,11 @@ def list_(
     console.print(table)
 
 
-def project_details(ctx: Any, code: str) -> dict[str, Any]:
-    p = get_project(ctx, code)
-    conversion = None
-    if p.value_amount is not None and p.value_currency:
-        conversion = rate_table(ctx).to_usd(Money(p.value_amount, p.value_currency, p.value_date))
-    return {
-        "code": p.code, "title": p.title, "description": p.description, "aliases": p.aliases,
-        "programme": p.programme.code if p.programme else None,
-        "industry": p.industry.name if p.industry else None,
-        "host_country": p.host_country, "partner_country": p.partner_country,
-        "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date}
-                  if p.value_amount is not None else None),
-        "usd": ({"amount": conversion.usd, "rate": conversion.rate, "rate_period": conversion.rate_period,
-                 "rate_source": conversion.rate_source} if conversion else None),
-        "sectors": [{"code": s.dac_code, "percent": s.percent} for s in p.sectors],
-        "participants": [{"name": x.organisation.name, "role": x.role, "country": x.organisation.country}
-                         for x in p.participants],
-        "locations": [{"name": loc.name, "country": loc.country} for loc in p.locations],
-        "planned": {"start": p.planned_start, "end": p.planned_end},
-        "actual": {"start": p.actual_start, "end": p.actual_end},
-        "iati_identifier": p.iati_identifier,
-        "status": p.status,
-        "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
-                     "source": (e.source.code or str(e.source.id)) if e.source else None, "note": e.note,
-                     "reopen": e.reopen, "backdated": e.backdated} for e in history(ctx, p)],
-        "version": p.version,
-    }
-
-
 @command(app, "show")
 def show(code: Annotated[str, typer.Argument(help="Project id.")], as_json: bool = JSON_OPTION) -> None:
     """Show a project with its money, sectors, participants and status history."""
     with reading() as ctx:
-        d = project_details(ctx, code)
+        d = project_detail(ctx, code)
     if as_json:
         print_json(d)
         return

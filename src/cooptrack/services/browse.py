@@ -1,0 +1,424 @@
+"""Read-side views: what the CLI, the JSON API, the web pages and the reports show of
+projects, sources, claims, observations and programmes, built once here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from cooptrack import codes
+from cooptrack.domain.countries import country_name, resolve_country
+from cooptrack.domain.money import Money, RateTable, check_amount
+from cooptrack.domain.status import Status
+from cooptrack.errors import InvalidInput, NotFound
+from cooptrack.findings import Finding
+from cooptrack.services.claims import get_claim, linked
+from cooptrack.services.conflicts import DEFAULT_TOLERANCE, find_conflicts
+from cooptrack.services.context import Context
+from cooptrack.services.observations import get_indicator, known_by
+from cooptrack.services.overview import UNRECORDED
+from cooptrack.services.programmes import get_programme
+from cooptrack.services.projects import get_project, history
+from cooptrack.services.rates import rate_table
+from cooptrack.services.sources import get_source
+from cooptrack.store.models import (
+    Claim,
+    Indicator,
+    Observation,
+    Programme,
+    Project,
+    ProjectSector,
+    Source,
+)
+
+MAX_PAGE_SIZE = 500
+SORTS = ("code", "title", "status", "status_date", "value", "programme")
+
+
+def bad_parameter(name: str, value: object, message: str) -> InvalidInput:
+    return InvalidInput(message, [Finding("bad_parameter", message, field=name, value=str(value))])
+
+
+def source_ref(source: Source | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"id": source.code or str(source.id), "title": source.title, "publisher": source.publisher,
+            "published": source.published, "url": source.url, "kind": source.kind}
+
+
+# -- projects -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProjectQuery:
+    """Filters, sort and page of the project list. Text values come as typed by a user; they are
+    checked here, each bad one named by its parameter."""
+
+    programme: str | None = None
+    status: list[str] = field(default_factory=list)
+    sector: str | None = None  # DAC 5-digit code or 3-digit category
+    country: str | None = None  # host or partner country, any name or code
+    value_min: str | None = None  # USD
+    value_max: str | None = None
+    text: str | None = None
+    sort: str = "code"
+    descending: bool = False
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass
+class ProjectPage:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    query: ProjectQuery
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "total": self.total, "page": self.page, "page_size": self.page_size,
+                "pages": self.pages}
+
+
+def _status_values(values: list[str]) -> list[str]:
+    result = []
+    for v in values:
+        for part in v.split(","):
+            if not part.strip():
+                continue
+            if part.strip() == UNRECORDED:
+                result.append(UNRECORDED)
+                continue
+            try:
+                result.append(Status.parse(part).value)
+            except InvalidInput:
+                allowed = ", ".join([*(s.value for s in Status), UNRECORDED])
+                raise bad_parameter("status", part, f"status '{part}' is not a status; use one of {allowed}") from None
+    return result
+
+
+def _usd_bound(value: str | None, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return check_amount(value, name)
+    except InvalidInput:
+        raise bad_parameter(name, value, f"{name} '{value}' is not an amount in USD; write e.g. 1000000") from None
+
+
+def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
+    if q.page < 1:
+        raise bad_parameter("page", q.page, f"page {q.page} is not a page number; pages count from 1")
+    if not 1 <= q.page_size <= MAX_PAGE_SIZE:
+        raise bad_parameter("page_size", q.page_size, f"page_size {q.page_size} must be between 1 and {MAX_PAGE_SIZE}")
+    if q.sort not in SORTS:
+        raise bad_parameter("sort", q.sort, f"sort '{q.sort}' is not a sort key; use one of {', '.join(SORTS)}")
+    statuses = _status_values(q.status)
+    low, high = _usd_bound(q.value_min, "value_min"), _usd_bound(q.value_max, "value_max")
+
+    conditions: list[Any] = []
+    if q.programme:
+        conditions.append(Project.programme_id == get_programme(ctx, q.programme).id)
+    if statuses:
+        named = [s for s in statuses if s != UNRECORDED]
+        either = [Project.status.in_(named)] if named else []
+        if UNRECORDED in statuses:
+            either.append(Project.status.is_(None))
+        conditions.append(or_(*either))
+    if q.sector:
+        sector = q.sector.strip()
+        if not (sector.isdigit() and len(sector) in (3, 5)) or (
+                codes.sector(sector) is None and codes.sector_category(sector) is None):
+            raise bad_parameter("sector", q.sector, f"sector '{q.sector}' is not a DAC 5-digit sector or 3-digit "
+                                "category; `cooptrack codes sectors` lists them")
+        match = ProjectSector.dac_code == sector if len(sector) == 5 else ProjectSector.dac_code.startswith(sector)
+        conditions.append(exists().where(ProjectSector.project_id == Project.id, match))
+    if q.country:
+        try:
+            country = resolve_country(q.country, "country")
+        except InvalidInput:
+            raise bad_parameter("country", q.country, f"country '{q.country}' is not a country name or ISO code") \
+                from None
+        conditions.append(or_(Project.host_country == country, Project.partner_country == country))
+    if q.text and q.text.strip():
+        needle = f"%{q.text.strip()}%"
+        conditions.append(or_(Project.code.ilike(needle), Project.title.ilike(needle),
+                              Project.description.ilike(needle)))
+
+    rates = rate_table(ctx)
+    needs_usd = low is not None or high is not None or q.sort == "value"
+    sort_columns = {"code": (Project.code,), "title": (Project.title, Project.code),
+                    "status": (Project.status, Project.code), "status_date": (Project.status_start, Project.code),
+                    "programme": (Programme.code, Project.code)}
+    if needs_usd:
+        # USD needs the rate table: filter and sort in Python over the matching ids (cheap columns only).
+        rows = ctx.session.execute(
+            select(Project.id, Project.code, Project.value_amount, Project.value_currency, Project.value_date)
+            .where(and_(True, *conditions))).all()
+        keyed = []
+        for pid, code, amount, currency, value_date in rows:
+            usd = _usd(rates, amount, currency, value_date)
+            if (low is not None or high is not None) and usd is None:
+                continue
+            if low is not None and usd is not None and usd < low:
+                continue
+            if high is not None and usd is not None and usd > high:
+                continue
+            keyed.append((usd, code, pid))
+        if q.sort == "value":
+            keyed.sort(key=lambda k: (k[0] is None, k[0] if k[0] is not None else 0, k[1]),
+                       reverse=q.descending)
+            if q.descending:  # projects without a value still last
+                keyed = [k for k in keyed if k[0] is not None] + [k for k in keyed if k[0] is None]
+        else:
+            keyed.sort(key=lambda k: k[1], reverse=q.descending)
+        total = len(keyed)
+        ids = [k[2] for k in keyed[(q.page - 1) * q.page_size: q.page * q.page_size]]
+        projects = _load(ctx, ids)
+    else:
+        total = ctx.session.scalar(select(func.count(Project.id)).where(and_(True, *conditions))) or 0
+        order = [c.desc() if q.descending else c.asc() for c in sort_columns[q.sort]]
+        query = select(Project.id).where(and_(True, *conditions))
+        if q.sort == "programme":
+            query = query.outerjoin(Programme, Programme.id == Project.programme_id)
+        ids = list(ctx.session.scalars(query.order_by(*order).offset((q.page - 1) * q.page_size).limit(q.page_size)))
+        projects = _load(ctx, ids)
+    return ProjectPage([project_row(p, rates) for p in projects], total, q.page, q.page_size, q)
+
+
+def _load(ctx: Context, ids: list[int]) -> list[Project]:
+    if not ids:
+        return []
+    found = {p.id: p for p in ctx.session.scalars(
+        select(Project).where(Project.id.in_(ids))
+        .options(selectinload(Project.programme), selectinload(Project.industry), selectinload(Project.sectors)))}
+    return [found[i] for i in ids]
+
+
+def _usd(rates: RateTable, amount: Decimal | None, currency: str | None, value_date: date | None) -> Decimal | None:
+    if amount is None or not currency:
+        return None
+    conversion = rates.to_usd(Money(amount, currency, value_date))
+    return conversion.usd if conversion else None
+
+
+def project_row(p: Project, rates: RateTable) -> dict[str, Any]:
+    conversion = (rates.to_usd(Money(p.value_amount, p.value_currency, p.value_date))
+                  if p.value_amount is not None and p.value_currency else None)
+    return {
+        "code": p.code, "title": p.title,
+        "programme": p.programme.code if p.programme else None,
+        "industry": p.industry.name if p.industry else None,
+        "status": p.status or UNRECORDED, "status_since": p.status_effective,
+        "host_country": p.host_country, "partner_country": p.partner_country,
+        "sectors": [s.dac_code for s in p.sectors],
+        "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date}
+                  if p.value_amount is not None else None),
+        "usd": conversion.usd if conversion else None,
+        "rate": ({"per_usd": conversion.rate, "period": conversion.rate_period, "source": conversion.rate_source}
+                 if conversion and conversion.rate_source != "identity" else None),
+        "version": p.version,
+    }
+
+
+def project_detail(ctx: Context, code: str) -> dict[str, Any]:
+    p = get_project(ctx, code)
+    conversion = None
+    if p.value_amount is not None and p.value_currency:
+        conversion = rate_table(ctx).to_usd(Money(p.value_amount, p.value_currency, p.value_date))
+    claims = list(ctx.session.scalars(select(Claim).where(Claim.project_id == p.id).order_by(Claim.id)))
+    value_source = ctx.session.get(Source, p.value_source_id) if p.value_source_id else None
+    return {
+        "code": p.code, "title": p.title, "description": p.description, "aliases": p.aliases,
+        "programme": p.programme.code if p.programme else None,
+        "programme_name": p.programme.name if p.programme else None,
+        "industry": p.industry.name if p.industry else None,
+        "host_country": p.host_country, "partner_country": p.partner_country,
+        "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date,
+                   "source": source_ref(value_source), "claim": p.value_claim_id}
+                  if p.value_amount is not None else None),
+        "usd": ({"amount": conversion.usd, "rate": conversion.rate, "rate_period": conversion.rate_period,
+                 "rate_source": conversion.rate_source} if conversion else None),
+        "sectors": [{"code": s.dac_code, "percent": s.percent,
+                     "name": (found.name if (found := codes.sector(s.dac_code)) else None)} for s in p.sectors],
+        "participants": [{"name": x.organisation.name, "role": x.role, "country": x.organisation.country}
+                         for x in p.participants],
+        "locations": [{"name": loc.name, "country": loc.country} for loc in p.locations],
+        "planned": {"start": p.planned_start, "end": p.planned_end},
+        "actual": {"start": p.actual_start, "end": p.actual_end},
+        "iati_identifier": p.iati_identifier,
+        "status": p.status,
+        "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
+                     "source": (e.source.code or str(e.source.id)) if e.source else None,
+                     "source_title": e.source.title if e.source else None, "claim": e.claim_id,
+                     "note": e.note, "reopen": e.reopen, "backdated": e.backdated} for e in history(ctx, p)],
+        "finance": [{"kind": f.kind, "type": f.type, "date": f.transaction_date or f.period_start,
+                     "amount": f.amount, "currency": f.currency, "description": f.description}
+                    for f in p.finance],
+        "documents": [{"source": source_ref(d.source), "category": d.category} for d in p.documents],
+        "source": source_ref(ctx.session.get(Source, p.source_id)) if p.source_id else None,
+        "claims": [claim_view(c) for c in claims],
+        "version": p.version,
+    }
+
+
+# -- claims, sources, conflicts -------------------------------------------------------------------
+
+
+def claim_view(c: Claim) -> dict[str, Any]:
+    return {
+        "id": c.id, "kind": c.kind, "quote": c.quote, "start": c.span_start, "end": c.span_end,
+        "source": c.source_id, "programme": c.programme.code if c.programme else None,
+        "project": c.project.code if c.project else None, "subject": c.subject, "status": c.status,
+        "period": c.period, "amount": c.amount, "currency": c.currency, "count": c.count, "unit": c.unit,
+        "value": c.value, "approximate": c.approximate, "lower_bound": c.lower_bound, "links": c.links,
+        "method": c.method, "review": c.review, "reviewed_by": c.reviewed_by, "reason": c.reason,
+        "fact": {"entity": c.fact_entity, "id": c.fact_id} if c.fact_entity else None,
+        "extracted": c.extracted, "version": c.version,
+    }
+
+
+def claim_detail(ctx: Context, claim_id: int) -> dict[str, Any]:
+    c = get_claim(ctx, claim_id)
+    row = claim_view(c)
+    text = c.source.text or ""
+    row["context"] = {"before": text[max(0, c.span_start - 160):c.span_start], "quote": text[c.span_start:c.span_end],
+                      "after": text[c.span_end:c.span_end + 160]}
+    row["source_title"] = c.source.title
+    row["linked"] = [claim_view(o) for o in linked(ctx, c)]
+    return row
+
+
+def conflict_views(ctx: Context, programme: str | None = None,
+                   tolerance: Decimal = DEFAULT_TOLERANCE) -> list[dict[str, Any]]:
+    return [
+        {"a": claim_view(c.a) | {"source_title": c.a.source.title, "source_kind": c.a.source.kind},
+         "b": claim_view(c.b) | {"source_title": c.b.source.title, "source_kind": c.b.source.kind},
+         "difference": c.difference, "severity": c.severity,
+         "resolution": ({"preferred": c.resolution.preferred_claim_id, "method": c.resolution.method,
+                         "reason": c.resolution.reason, "by": c.resolution.actor} if c.resolution else None)}
+        for c in find_conflicts(ctx, programme, tolerance)
+    ]
+
+
+def source_view(source: Source, claims: int | None = None) -> dict[str, Any]:
+    return {"id": source.code or str(source.id), "number": source.id, "title": source.title,
+            "publisher": source.publisher, "url": source.url, "published": source.published,
+            "language": source.language, "kind": source.kind, "filename": source.filename,
+            "has_text": bool(source.text), "claims": claims, "version": source.version}
+
+
+def list_source_views(ctx: Context) -> list[dict[str, Any]]:
+    counts: dict[int, int] = {sid: n for sid, n in ctx.session.execute(
+        select(Claim.source_id, func.count(Claim.id)).group_by(Claim.source_id))}
+    sources = ctx.session.scalars(select(Source).order_by(Source.known_from.desc().nulls_last(), Source.id))
+    return [source_view(s, counts.get(s.id, 0)) for s in sources]
+
+
+def source_detail(ctx: Context, code: str) -> dict[str, Any]:
+    """A source with its text cut into segments: plain text and claim spans, for highlighting."""
+    source = get_source(ctx, code)
+    claims = list(ctx.session.scalars(select(Claim).where(Claim.source_id == source.id)
+                                      .order_by(Claim.span_start, Claim.span_end.desc(), Claim.id)))
+    text = source.text or ""
+    segments: list[dict[str, Any]] = []
+    at = 0
+    for c in claims:  # overlapping spans: the first one wins the overlap; every claim stays listed
+        start, end = max(c.span_start, at), c.span_end
+        if end <= start or start > len(text):
+            continue
+        if start > at:
+            segments.append({"text": text[at:start], "claim": None})
+        segments.append({"text": text[start:end], "claim": c.id, "kind": c.kind, "review": c.review})
+        at = end
+    if at < len(text):
+        segments.append({"text": text[at:], "claim": None})
+    return source_view(source, len(claims)) | {"segments": segments, "claims_list": [claim_view(c) for c in claims]}
+
+
+# -- observations and programmes ------------------------------------------------------------------
+
+
+def observation_views(ctx: Context, indicator: str | None = None, reporter: str | None = None,
+                      partner: str | None = None, hs_code: str | None = None, as_of: date | None = None,
+                      page: int = 1, page_size: int = 100) -> tuple[list[dict[str, Any]], int]:
+    if page < 1:
+        raise bad_parameter("page", page, f"page {page} is not a page number; pages count from 1")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise bad_parameter("page_size", page_size, f"page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
+    conditions: list[Any] = [known_by(as_of)]
+    if indicator:
+        try:
+            conditions.append(Observation.indicator_id == get_indicator(ctx, indicator).id)
+        except NotFound as exc:
+            raise bad_parameter("indicator", indicator, exc.message) from None
+    countries = (("reporter", reporter, Observation.reporter), ("partner", partner, Observation.partner))
+    for name, value, column in countries:
+        if value:
+            try:
+                conditions.append(column == resolve_country(value, name))
+            except InvalidInput:
+                raise bad_parameter(name, value, f"{name} '{value}' is not a country name or ISO code") from None
+    if hs_code:
+        if not hs_code.isdigit():
+            raise bad_parameter("hs_code", hs_code, f"hs_code '{hs_code}' is not an HS code; write digits, e.g. 2709")
+        conditions.append(Observation.hs_code.startswith(hs_code))
+    total = ctx.session.scalar(select(func.count(Observation.id)).where(*conditions)) or 0
+    rows = ctx.session.execute(
+        select(Observation, Indicator.code, Source)
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .outerjoin(Source, Source.id == Observation.source_id)
+        .where(*conditions)
+        .order_by(Observation.period_start, Observation.id)
+        .offset((page - 1) * page_size).limit(page_size)).all()
+    return [
+        {"id": o.id, "indicator": code, "reporter": o.reporter, "partner": o.partner, "hs_code": o.hs_code,
+         "period": o.period, "value": o.value, "unit": o.unit, "value_basis": o.value_basis,
+         "quantity": o.quantity, "quantity_unit": o.quantity_unit, "net_weight_kg": o.net_weight_kg,
+         "flags": [f for f in o.flags.split(",") if f], "note": o.note, "claim": o.claim_id,
+         "source": source_ref(src), "version": o.version}
+        for o, code, src in rows
+    ], total
+
+
+def programme_summaries(ctx: Context) -> list[dict[str, Any]]:
+    """Every programme with its parties, period and headline figures (projects by status and the
+    package value in USD), for the home page: two grouped queries, not one overview each."""
+    programmes = list(ctx.session.scalars(
+        select(Programme).options(selectinload(Programme.parties)).order_by(Programme.code)))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for pid, status, n in ctx.session.execute(
+            select(Project.programme_id, Project.status, func.count(Project.id))
+            .group_by(Project.programme_id, Project.status)):
+        if pid is not None:
+            counts[pid][status or UNRECORDED] = int(n)
+    rates = rate_table(ctx)
+    usd: dict[int, Decimal] = defaultdict(Decimal)
+    missing: dict[int, int] = defaultdict(int)
+    # Summed here, not in SQL: SQLite would add the exact amounts as floats.
+    for pid, amount, currency, value_date in ctx.session.execute(
+            select(Project.programme_id, Project.value_amount, Project.value_currency, Project.value_date)
+            .where(Project.value_amount.is_not(None), Project.programme_id.is_not(None))):
+        converted = _usd(rates, amount, currency, value_date)
+        if converted is None:
+            missing[pid] += 1
+        else:
+            usd[pid] += converted
+    return [
+        {"code": p.code, "name": p.name,
+         "parties": [{"code": x.country, "name": country_name(x.country)} for x in p.parties],
+         "signed": p.signed, "period_start": p.period_start, "period_end": p.period_end,
+         "projects": sum(counts[p.id].values()), "by_status": counts[p.id],
+         "usd": usd[p.id], "usd_missing": missing[p.id], "version": p.version}
+        for p in programmes
+    ]
