@@ -17,6 +17,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/cooptrack demo
+	$(BIN)/cooptrack serve
 
 test: install
 	$(BIN)/pytest
