@@ -55,9 +55,11 @@ def _register() -> None:
     command(app, "demo")(demo.demo)
     command(app, "load")(demo.load)
     command(app, "audit")(audit.audit)
-    from cooptrack.cli import serve
+    from cooptrack.cli import serve, users
 
     command(app, "serve")(serve.serve)
+    app.add_typer(users.user_app, name="user")
+    app.add_typer(users.token_app, name="token")
 
 
 _register()
