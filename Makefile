@@ -17,7 +17,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/cooptrack demo
-	$(BIN)/cooptrack serve
+	$(BIN)/cooptrack serve --public-read
 
 test: install
 	$(BIN)/pytest

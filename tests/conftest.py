@@ -145,8 +145,8 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
 
-    def run(*args: str) -> CliResult:
-        result = runner.invoke(app, list(args))
+    def run(*args: str, input: str | None = None) -> CliResult:
+        result = runner.invoke(app, list(args), input=input)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return CliResult(result.exit_code, result.stdout, result.stderr)

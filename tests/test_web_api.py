@@ -147,6 +147,10 @@ def test_project_detail_observations_sources_claims_conflicts(client):
     observations = ok(client, "/api/v1/observations?indicator=exports&reporter=Kazakhstan&hs_code=27")
     assert {o["hs_code"] for o in observations["items"]} == {"2709", "27"}
     assert observations["total"] == 2
+    then = ok(client, "/api/v1/observations?indicator=trade_turnover&as_of=2019-12-30")
+    assert then["items"] == []  # their source is dated 2019: known from the end of that year
+    later = ok(client, "/api/v1/observations?indicator=trade_turnover&as_of=2020-01-01")
+    assert [o["period"] for o in later["items"]] == ["2018", "2019-H1"]
     sources = ok(client, "/api/v1/sources")
     article = next(s for s in sources if s["id"] == "qazaqtv-40-projects")
     assert article["claims"] > 0

@@ -8,6 +8,9 @@ in one place each.
      +-- AlreadyExists       a duplicate id                                     (exit 1, HTTP 409)
      +-- StaleVersion        an update based on an outdated version             (exit 1, HTTP 412)
      +-- StoreUnavailable    the database cannot be reached or is not set up    (exit 1, HTTP 503)
+     +-- NotAuthenticated    no credentials, or ones that do not sign in        (exit 1, HTTP 401)
+     +-- Forbidden           signed in, but the role does not allow it          (exit 1, HTTP 403)
+     +-- PreconditionRequired  an update without If-Match                       (exit 1, HTTP 428)
 """
 
 from __future__ import annotations
@@ -63,7 +66,26 @@ class StaleVersion(CooptrackError):
     http_status = 412
     code = "stale_version"
 
+    def __init__(self, message: str, current: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.current = current  # the record as it is now, for the one who must merge
+
 
 class StoreUnavailable(CooptrackError):
     http_status = 503
     code = "store_unavailable"
+
+
+class NotAuthenticated(CooptrackError):
+    http_status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(CooptrackError):
+    http_status = 403
+    code = "forbidden"
+
+
+class PreconditionRequired(CooptrackError):
+    http_status = 428
+    code = "precondition_required"

@@ -55,6 +55,8 @@ def _register() -> None:
     command(app, "demo")(demo.demo)
     command(app, "load")(demo.load)
     command(app, "audit")(audit.audit)
+    from cooptrack.cli import programme_report
+    command(app, "report")(programme_report.report)
     from cooptrack.cli import serve, users
 
     command(app, "serve")(serve.serve)

@@ -126,7 +126,9 @@ def known_by(as_of: date | None) -> ColumnElement[bool]:
     if as_of is None:
         return true()
     known_on = func.coalesce(
-        select(Source.known_from).where(Source.id == Observation.source_id).scalar_subquery(),
+        # correlate on the observation only: a query that also joins sources keeps its own
+        select(Source.known_from).where(Source.id == Observation.source_id).correlate_except(Source)
+        .scalar_subquery(),
         Observation.period_end,
     )
     return known_on <= as_of

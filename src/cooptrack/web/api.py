@@ -29,6 +29,8 @@ from cooptrack.services.browse import (
 from cooptrack.services.claims import REVIEW_STATES, list_claims
 from cooptrack.services.context import Context
 from cooptrack.services.dashboard import programme_dashboard
+from cooptrack.services.editing import get_observation, observation_view, programme_view
+from cooptrack.services.programmes import get_programme
 from cooptrack.web.context import as_of_param, int_param, read_context
 from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut
 
@@ -109,7 +111,21 @@ def projects(
 
 @router.get("/projects/{code}", response_class=JSON, summary="A project with its money, participants, history, claims")
 def project(code: str, ctx: Context = Depends(read_context)) -> Any:
-    return JSON(project_detail(ctx, code))
+    """The ETag header carries the project's version: send it back in If-Match to edit it."""
+    detail = project_detail(ctx, code)
+    return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
+
+
+@router.get("/programmes/{code}", response_class=JSON, summary="A programme's own fields (with its ETag)")
+def programme(code: str, ctx: Context = Depends(read_context)) -> Any:
+    found = get_programme(ctx, code)
+    return JSON(programme_view(found), headers={"ETag": f'"{found.version}"'})
+
+
+@router.get("/observations/{observation_id}", response_class=JSON, summary="One observation (with its ETag)")
+def observation(observation_id: int, ctx: Context = Depends(read_context)) -> Any:
+    found = get_observation(ctx, observation_id)
+    return JSON(observation_view(found), headers={"ETag": f'"{found.version}"'})
 
 
 @router.get("/observations", response_model=ObservationPageOut, response_class=JSON,
@@ -158,7 +174,8 @@ def claims(programme: str | None = None,
 
 @router.get("/claims/{claim_id}", response_class=JSON, summary="A claim with its quote in context")
 def claim(claim_id: int, ctx: Context = Depends(read_context)) -> Any:
-    return JSON(claim_detail(ctx, claim_id))
+    detail = claim_detail(ctx, claim_id)
+    return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
 
 
 @router.get("/conflicts", response_class=JSON, summary="Conflicting and discrepant claims, side by side")

@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cooptrack.errors import CooptrackError, StoreUnavailable
+from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.store import Store
-from cooptrack.web import api, pages
+from cooptrack.web import api, api_write, pages
+from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 
 log = logging.getLogger("cooptrack.web")
@@ -29,7 +31,9 @@ STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, public_read: bool = True) -> FastAPI:
+    """The application for ``store``. ``public_read``: anonymous users may read (and nothing
+    else); without it every request must be signed in."""
     app = FastAPI(
         title="cooptrack",
         summary="Intergovernmental economic cooperation programmes: projects, indicators, targets, evidence.",
@@ -37,6 +41,8 @@ def create_app(store: Store) -> FastAPI:
         docs_url="/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
     app.state.store = store
+    app.state.public_read = public_read
+    app.state.tokens = VerifiedTokens()
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -47,6 +53,7 @@ def create_app(store: Store) -> FastAPI:
         return response
 
     app.include_router(api.router)
+    app.include_router(api_write.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -58,6 +65,16 @@ def create_app(store: Store) -> FastAPI:
     @app.exception_handler(CooptrackError)
     async def cooptrack_error(request: Request, exc: CooptrackError) -> Response:
         status, body = from_exception(exc, _rid(request))
+        response = _respond(request, status, body)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
+        return response
+
+    @app.exception_handler(StaleDataError)
+    async def lost_race(request: Request, exc: StaleDataError) -> Response:
+        # Another writer changed the row between our read and our write: the same as a stale If-Match.
+        status, body = from_exception(StaleVersion("the record was changed by someone else meanwhile; "
+                                                   "fetch it again and reapply your change"), _rid(request))
         return _respond(request, status, body)
 
     @app.exception_handler(OperationalError)
@@ -71,14 +88,25 @@ def create_app(store: Store) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # A malformed query or path parameter is a 400 naming it; a request body that does not hold
+        # what the endpoint documents is a 422 with a finding per field.
         findings = []
+        in_body = False
         for e in exc.errors():
-            loc = [str(x) for x in e.get("loc", ()) if x not in ("query", "path", "body")]
-            name = ".".join(loc) or "request"
+            where = e.get("loc", ())
+            in_body = in_body or (bool(where) and where[0] == "body")
+            loc = [str(x) for x in where if x not in ("query", "path", "body", "header")]
+            name = ".".join(loc) or "request body"
             value = e.get("input")
-            findings.append(Finding(BAD_PARAMETER, f"{name}: {e.get('msg', 'invalid')}", field=name,
-                                    value=None if value is None else str(value)[:200]))
+            findings.append(Finding("invalid" if in_body else BAD_PARAMETER, f"{name}: {e.get('msg', 'invalid')}",
+                                    field=name, value=None if value is None or isinstance(value, dict | list)
+                                    else str(value)[:200]))
         first = findings[0]
+        if in_body:
+            body = error_body(422, "invalid_input", f"the request body is invalid: {first.message}"
+                              + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else "")
+                              + "; nothing was written", findings, None, _rid(request))
+            return _respond(request, 422, body)
         body = error_body(400, BAD_PARAMETER, f"parameter {first.field} is malformed ({first.message})", findings,
                           first.field, _rid(request))
         return _respond(request, 400, body)

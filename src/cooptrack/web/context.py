@@ -1,8 +1,9 @@
-"""Per-request plumbing: the store, a read transaction, the request id, query parsing."""
+"""Per-request plumbing: the store, who is asking, a read or a write transaction, the request
+id, query parsing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 from fastapi import Request
@@ -12,6 +13,7 @@ from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
 from cooptrack.services.context import Context
 from cooptrack.store import Store
+from cooptrack.web.auth import ANONYMOUS, Principal, bearer, check_allowed, principal_from_token
 
 
 def store_of(request: Request) -> Store:
@@ -19,10 +21,50 @@ def store_of(request: Request) -> Store:
     return store
 
 
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def identify(request: Request, ctx: Context) -> Principal:
+    """The principal of this request (cached on it): a token, a signed-in session, or anonymous."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    token = bearer(request)
+    found = ANONYMOUS
+    if token is not None:
+        found = principal_from_token(ctx, token, request.app.state.tokens, store_of(request).engine)
+    else:
+        sessions = getattr(request.app.state, "sessions", None)
+        if sessions is not None:
+            found = sessions.principal(request, ctx) or ANONYMOUS
+    request.state.principal = found
+    return found
+
+
 def read_context(request: Request) -> Iterator[Context]:
-    """A dependency: one read transaction for the request."""
+    """A dependency: one read transaction for the request, for anyone allowed to read."""
     with store_of(request).read() as session:
-        yield Context(session, actor="web", request_id=getattr(request.state, "request_id", None))
+        ctx = Context(session, actor="anonymous", request_id=_request_id(request))
+        who = identify(request, ctx)
+        check_allowed(who, "read", request.app.state.public_read)
+        ctx.actor = who.name
+        yield ctx
+
+
+def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
+    """A dependency factory: one all-or-nothing write transaction for a principal allowed to
+    ``action`` (edit, review, admin); who they are is settled before the writer lock is taken."""
+
+    def dependency(request: Request) -> Iterator[Context]:
+        store = store_of(request)
+        with store.read() as session:
+            who = identify(request, Context(session, actor="anonymous", request_id=_request_id(request)))
+        check_allowed(who, action, public_read=False)
+        with store.write() as session:
+            yield Context(session, actor=who.name, request_id=_request_id(request))
+
+    return dependency
 
 
 def as_of_param(text: str | None, name: str = "as_of") -> date | None:

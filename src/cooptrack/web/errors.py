@@ -33,4 +33,8 @@ def from_exception(exc: CooptrackError, request_id: str | None = None) -> tuple[
     code = exc.code
     if isinstance(exc, InvalidInput) and findings and all(f.code == BAD_PARAMETER for f in findings):
         status, code, parameter = 400, BAD_PARAMETER, findings[0].field
-    return status, error_body(status, code, exc.message, findings, parameter, request_id)
+    body = error_body(status, code, exc.message, findings, parameter, request_id)
+    current = getattr(exc, "current", None)
+    if current is not None:  # a stale update: the record as it is now, to merge with
+        body["error"]["current"] = current
+    return status, body

@@ -1,0 +1,194 @@
+"""Edits with no lost updates: each names the version it was based on; an edit based on an
+older version is refused (StaleVersion, with the record as it is now) and nothing is written.
+Project edits go through the same checks and writer as imports (``upsert_project``)."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import Any
+
+from cooptrack.domain.indicators import FLAGS
+from cooptrack.domain.money import check_amount
+from cooptrack.errors import InvalidInput, NotFound, StaleVersion
+from cooptrack.findings import Finding
+from cooptrack.services import audit, validate
+from cooptrack.services.browse import project_detail
+from cooptrack.services.context import Checks, Context
+from cooptrack.services.programmes import get_programme
+from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
+from cooptrack.services.sources import get_source
+from cooptrack.store.models import Observation, Programme, Project, Source
+
+PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end")
+PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec) if f.name not in ("code", "iati_identifier"))
+OBSERVATION_FIELDS = ("value", "flags", "note", "source")
+
+
+def check_version(kind: str, key: object, current: int, expected: int, now: dict[str, Any]) -> None:
+    if current != expected:
+        raise StaleVersion(f"{kind} '{key}' is at version {current}, the edit was based on version {expected}; "
+                           "someone changed it meanwhile: compare with the current record and reapply", now)
+
+
+def _unknown(changes: dict[str, Any], allowed: tuple[str, ...], kind: str) -> None:
+    extra = sorted(set(changes) - set(allowed))
+    if extra:
+        findings = [Finding("unknown_field", f"{kind} has no editable field '{k}'; editable: {', '.join(allowed)}",
+                            field=k) for k in extra]
+        raise InvalidInput.from_findings(findings)
+
+
+def programme_view(p: Programme) -> dict[str, Any]:
+    return {"code": p.code, "name": p.name, "aliases": p.aliases, "description": p.description, "signed": p.signed,
+            "signed_occasion": p.signed_occasion, "period_start": p.period_start, "period_end": p.period_end,
+            "parties": [x.country for x in p.parties], "industries": [i.name for i in p.industries],
+            "version": p.version}
+
+
+def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> Programme:
+    programme = get_programme(ctx, code)
+    check_version("programme", code, programme.version, expected_version, audit.jsonable(programme_view(programme)))
+    _unknown(changes, PROGRAMME_FIELDS, "a programme")
+    checks = Checks()
+    values: dict[str, Any] = {}
+    if "name" in changes:
+        values["name"] = checks.run(validate.text, changes["name"], "name")
+    for key in ("signed", "period_start", "period_end"):
+        if key in changes:
+            found = checks.run(validate.period, changes[key], key) if changes[key] else None
+            values[key] = found.code if found else None
+    if "aliases" in changes:
+        aliases = changes["aliases"]
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            checks.fail("bad_aliases", "aliases must be a list of names", "aliases")
+        else:
+            values["aliases"] = [a.strip() for a in aliases if a.strip()]
+    for key in ("description", "signed_occasion"):
+        if key in changes:
+            values[key] = changes[key] or None
+    checks.done()
+    before = audit.snapshot(programme)
+    for key, value in values.items():
+        setattr(programme, key, value)
+    ctx.session.flush()
+    after = audit.snapshot(programme)
+    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        audit.record(ctx, "update", "programme", programme.code, before, after)
+    return programme
+
+
+def project_spec(ctx: Context, project: Project) -> ProjectSpec:
+    """The spec that would register ``project`` as it is now."""
+    source_code = None
+    if project.value_source_id:
+        source = ctx.session.get(Source, project.value_source_id)
+        source_code = (source.code or str(source.id)) if source else None
+    return ProjectSpec(
+        code=project.code, title=project.title,
+        programme=project.programme.code if project.programme else None,
+        industry=project.industry.name if project.industry else None,
+        description=project.description, aliases=list(project.aliases),
+        host_country=project.host_country, partner_country=project.partner_country,
+        value=project.value_amount, currency=project.value_currency, value_date=project.value_date,
+        sectors={s.dac_code: s.percent for s in project.sectors},
+        participants=[ParticipantSpec(x.organisation.name, x.role, x.organisation.country, x.organisation.kind,
+                                      x.organisation.iati_ref) for x in project.participants],
+        locations=[LocationSpec(loc.name, loc.country, loc.admin_area, loc.latitude, loc.longitude)
+                   for loc in project.locations],
+        planned_start=project.planned_start, planned_end=project.planned_end,
+        actual_start=project.actual_start, actual_end=project.actual_end,
+        iati_identifier=project.iati_identifier, national_id=project.national_id, source=source_code,
+    )
+
+
+def _participants(value: Any) -> list[ParticipantSpec]:
+    if not isinstance(value, list):
+        raise _bad("participants", "participants must be a list of {name, role, country}")
+    found = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not item.get("name") or not item.get("role"):
+            raise _bad(f"participants[{i}]", f"participants[{i}] needs a name and a role")
+        found.append(ParticipantSpec(str(item["name"]), str(item["role"]), item.get("country"), item.get("kind"),
+                                     item.get("iati_ref")))
+    return found
+
+
+def _locations(value: Any) -> list[LocationSpec]:
+    if not isinstance(value, list):
+        raise _bad("locations", "locations must be a list of {name, country, latitude, longitude}")
+    found = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise _bad(f"locations[{i}]", f"locations[{i}] needs a name")
+        found.append(LocationSpec(str(item["name"]), item.get("country"), item.get("admin_area"),
+                                  item.get("latitude"), item.get("longitude")))
+    return found
+
+
+def _bad(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, [Finding("invalid", message, field=field)])
+
+
+def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> tuple[Project, str]:
+    """Apply ``changes`` (ProjectSpec field names) to the project at ``expected_version``."""
+    project = get_project(ctx, code)
+    check_version("project", code, project.version, expected_version, audit.jsonable(project_detail(ctx, code)))
+    _unknown(changes, PROJECT_FIELDS, "a project")
+    given = dict(changes)
+    if "participants" in given:
+        given["participants"] = _participants(given["participants"])
+    if "locations" in given:
+        given["locations"] = _locations(given["locations"])
+    if "sectors" in given and not isinstance(given["sectors"], dict):
+        raise _bad("sectors", "sectors must map DAC codes to percentages, e.g. {\"21020\": 100}")
+    if "aliases" in given and not isinstance(given["aliases"], list):
+        raise _bad("aliases", "aliases must be a list of names")
+    spec = replace(project_spec(ctx, project), **given)
+    return upsert_project(ctx, spec, match_iati=False)
+
+
+def observation_view(o: Observation) -> dict[str, Any]:
+    return {"id": o.id, "indicator": o.indicator.code, "reporter": o.reporter, "partner": o.partner,
+            "hs_code": o.hs_code, "period": o.period, "value": o.value, "unit": o.unit,
+            "flags": [f for f in o.flags.split(",") if f], "note": o.note,
+            "source": (o.source.code or str(o.source.id)) if o.source else None, "version": o.version}
+
+
+def get_observation(ctx: Context, observation_id: int) -> Observation:
+    found = ctx.session.get(Observation, observation_id)
+    if found is None:
+        raise NotFound(f"observation {observation_id} does not exist; `cooptrack observation list` shows them")
+    return found
+
+
+def update_observation(ctx: Context, observation_id: int, changes: dict[str, Any],
+                       expected_version: int) -> Observation:
+    o = get_observation(ctx, observation_id)
+    check_version("observation", observation_id, o.version, expected_version, audit.jsonable(observation_view(o)))
+    _unknown(changes, OBSERVATION_FIELDS, "an observation")
+    checks = Checks()
+    values: dict[str, Any] = {}
+    if "value" in changes:
+        values["value"] = checks.run(check_amount, changes["value"], "value")
+    if "flags" in changes:
+        flags = changes["flags"] or []
+        unknown = [f for f in flags if f not in FLAGS] if isinstance(flags, list) else ["?"]
+        if unknown:
+            checks.fail("unknown_flag", f"flags {unknown} are not flags; use {', '.join(sorted(FLAGS))}", "flags")
+        else:
+            values["flags"] = ",".join(sorted(set(flags)))
+    if "note" in changes:
+        values["note"] = changes["note"] or None
+    if "source" in changes:
+        source = checks.run(get_source, ctx, changes["source"]) if changes["source"] else None
+        values["source_id"] = source.id if source else None
+    checks.done()
+    before = audit.snapshot(o)
+    for key, value in values.items():
+        setattr(o, key, value)
+    ctx.session.flush()
+    after = audit.snapshot(o)
+    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        audit.record(ctx, "update", "observation", o.id, before, after)
+    return o
+

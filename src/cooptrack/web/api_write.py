@@ -1,0 +1,371 @@
+"""The write API under /api/v1. Every change goes through the same service function as the CLI
+and the importers; every editable record answers with an ETag (its version) and an update
+must send it back in If-Match: a stale one gets 412 with the record as it is now."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, ConfigDict, Field
+
+from cooptrack.errors import InvalidInput, PreconditionRequired
+from cooptrack.findings import Finding
+from cooptrack.services import audit
+from cooptrack.services.browse import claim_view, project_detail
+from cooptrack.services.claims import AcceptOptions, get_claim
+from cooptrack.services.claims import accept as accept_claim
+from cooptrack.services.claims import edit as edit_claim
+from cooptrack.services.claims import reject as reject_claim
+from cooptrack.services.context import Context
+from cooptrack.services.editing import (
+    check_version,
+    observation_view,
+    programme_view,
+    update_observation,
+    update_programme,
+    update_project,
+)
+from cooptrack.services.observations import ObservationSpec, add_observation
+from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
+from cooptrack.services.projects import (
+    LocationSpec,
+    ParticipantSpec,
+    ProjectSpec,
+    StatusSpec,
+    add_status_event,
+    register_project,
+)
+from cooptrack.services.rates import RateSpec, add_rate
+from cooptrack.services.targets import TargetSpec, define_target
+from cooptrack.web.api import ERRORS, JSON
+from cooptrack.web.context import write_context
+from cooptrack.web.schemas import ErrorEnvelope
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": ErrorEnvelope, "description": "Not signed in: send 'Authorization: Bearer <token>'."},
+    403: {"model": ErrorEnvelope, "description": "The role does not allow this change."},
+    409: {"model": ErrorEnvelope, "description": "The id exists already."},
+    412: {"model": ErrorEnvelope, "description": "If-Match is stale: `error.current` holds the record as it is now."},
+    422: {"model": ErrorEnvelope, "description": "Invalid content: every finding, with its field; nothing written."},
+    428: {"model": ErrorEnvelope, "description": "An update needs If-Match with the version it is based on."},
+}
+router = APIRouter(prefix="/api/v1", responses=WRITE_ERRORS, tags=["write"])
+edit = write_context("edit")
+review = write_context("review")
+IF_MATCH = Header(None, alias="If-Match", description='The ETag of the version the change is based on, e.g. "3".')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int:
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired('send If-Match with the ETag of the record you edited (e.g. If-Match: "3"); '
+                                   "GET the record to learn it")
+    text = if_match.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        message = f"If-Match '{if_match}' is not an ETag this API gave out; GET the record and send its ETag"
+        raise InvalidInput(message, [Finding("bad_parameter", message, field="If-Match", value=if_match)])
+    return int(text)
+
+
+def created(body: dict[str, Any], version: int, location: str) -> JSON:
+    return JSON(body, status_code=201, headers={"ETag": etag(version), "Location": location})
+
+
+def current(body: dict[str, Any], version: int) -> JSON:
+    return JSON(body, headers={"ETag": etag(version)})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- programmes -----------------------------------------------------------------------------------
+
+
+class IndustryIn(Strict):
+    name: str
+    dac_codes: list[str] = []
+
+
+class ProgrammeIn(Strict):
+    code: str = Field(description="The programme id: lower-case letters, digits and hyphens.")
+    name: str
+    parties: list[str] = Field(description="Countries: ISO codes or names.")
+    aliases: list[str] = []
+    description: str | None = None
+    signed: str | None = Field(None, description="Period code, e.g. 2019-04.")
+    signed_occasion: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    industries: list[IndustryIn] = []
+    source: str | None = Field(None, description="Source id.")
+
+
+class ProgrammeChanges(Strict):
+    name: str | None = None
+    description: str | None = None
+    aliases: list[str] | None = None
+    signed: str | None = None
+    signed_occasion: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+
+
+@router.post("/programmes", status_code=201, response_class=JSON, summary="Register a programme")
+def create_programme(body: ProgrammeIn, ctx: Context = Depends(edit)) -> Any:
+    spec = ProgrammeSpec(body.code, body.name, body.parties, body.aliases, body.description, body.signed,
+                         body.signed_occasion, body.period_start, body.period_end,
+                         [IndustrySpec(i.name, i.dac_codes) for i in body.industries], body.source)
+    programme = register_programme(ctx, spec)
+    ctx.session.flush()
+    return created(audit.jsonable(programme_view(programme)), programme.version, f"/api/v1/programmes/{programme.code}")
+
+
+@router.patch("/programmes/{code}", response_class=JSON, summary="Edit a programme (If-Match required)")
+def patch_programme(code: str, body: ProgrammeChanges, if_match: str | None = IF_MATCH,
+                    ctx: Context = Depends(edit)) -> Any:
+    programme = update_programme(ctx, code, body.model_dump(exclude_unset=True), expected_version(if_match))
+    ctx.session.flush()
+    return current(audit.jsonable(programme_view(programme)), programme.version)
+
+
+# -- projects -------------------------------------------------------------------------------------
+
+
+class ParticipantIn(Strict):
+    name: str
+    role: str = Field(description="funding, extending, implementing, accountable, contractor, ...")
+    country: str | None = None
+    kind: str | None = Field(None, description="IATI OrganisationType code.")
+    iati_ref: str | None = None
+
+
+class LocationIn(Strict):
+    name: str
+    country: str | None = None
+    admin_area: str | None = None
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+
+class ProjectFields(Strict):
+    title: str | None = None
+    programme: str | None = None
+    industry: str | None = None
+    description: str | None = None
+    aliases: list[str] | None = None
+    host_country: str | None = None
+    partner_country: str | None = None
+    value: Decimal | None = Field(None, description="Amount in the original currency (send it as a string).")
+    currency: str | None = None
+    value_date: date | None = None
+    sectors: dict[str, Decimal] | None = Field(None, description='DAC 5-digit code -> percent, e.g. {"21020": 100}.')
+    participants: list[ParticipantIn] | None = None
+    locations: list[LocationIn] | None = None
+    planned_start: date | None = None
+    planned_end: date | None = None
+    actual_start: date | None = None
+    actual_end: date | None = None
+    national_id: str | None = None
+    source: str | None = None
+
+
+class ProjectIn(ProjectFields):
+    code: str
+    title: str
+    iati_identifier: str | None = None
+
+
+@router.post("/projects", status_code=201, response_class=JSON, summary="Register a project")
+def create_project(body: ProjectIn, ctx: Context = Depends(edit)) -> Any:
+    data = body.model_dump(exclude_none=True)
+    data["participants"] = [ParticipantSpec(**p) for p in data.get("participants", [])]
+    data["locations"] = [LocationSpec(**loc) for loc in data.get("locations", [])]
+    project = register_project(ctx, ProjectSpec(**data))
+    ctx.session.flush()
+    return created(project_detail(ctx, project.code), project.version, f"/api/v1/projects/{project.code}")
+
+
+@router.patch("/projects/{code}", response_class=JSON, summary="Edit a project (If-Match required)")
+def patch_project(code: str, body: ProjectFields, if_match: str | None = IF_MATCH,
+                  ctx: Context = Depends(edit)) -> Any:
+    changes = body.model_dump(exclude_unset=True)
+    project, _action = update_project(ctx, code, changes, expected_version(if_match))
+    ctx.session.flush()
+    return current(project_detail(ctx, project.code), project.version)
+
+
+class StatusIn(Strict):
+    status: str = Field(description="pipeline, agreed, in_execution, implemented, closed, suspended, cancelled.")
+    effective: str = Field(description="Period code: 2019, 2019-H1, 2019-04 or 2019-04-22.")
+    source: str | None = None
+    note: str | None = None
+    reopen: bool = False
+    backdate: bool = False
+
+
+@router.post("/projects/{code}/status", status_code=201, response_class=JSON, summary="Record a dated status event")
+def post_status(code: str, body: StatusIn, ctx: Context = Depends(edit)) -> Any:
+    event = add_status_event(ctx, StatusSpec(code, body.status, body.effective, body.source, body.note, body.reopen,
+                                             body.backdate))
+    ctx.session.flush()
+    detail = project_detail(ctx, code)
+    return created({"event": {"id": event.id, "status": event.status, "effective": event.effective},
+                    "project": detail}, detail["version"], f"/api/v1/projects/{code}")
+
+
+# -- indicators, targets, rates -------------------------------------------------------------------
+
+
+class ObservationIn(Strict):
+    indicator: str
+    reporter: str
+    partner: str | None = None
+    period: str
+    value: Decimal
+    unit: str
+    hs_code: str | None = None
+    flags: list[str] = []
+    value_basis: str | None = None
+    quantity: Decimal | None = None
+    quantity_unit: str | None = None
+    net_weight_kg: Decimal | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+class ObservationChanges(Strict):
+    value: Decimal | None = None
+    flags: list[str] | None = None
+    note: str | None = None
+    source: str | None = None
+
+
+@router.post("/observations", status_code=201, response_class=JSON, summary="Add an observation")
+def create_observation(body: ObservationIn, ctx: Context = Depends(edit)) -> Any:
+    o = add_observation(ctx, ObservationSpec(**body.model_dump()))
+    ctx.session.flush()
+    return created(audit.jsonable(observation_view(o)), o.version, f"/api/v1/observations/{o.id}")
+
+
+@router.patch("/observations/{observation_id}", response_class=JSON, summary="Edit an observation (If-Match required)")
+def patch_observation(observation_id: int, body: ObservationChanges, if_match: str | None = IF_MATCH,
+                      ctx: Context = Depends(edit)) -> Any:
+    o = update_observation(ctx, observation_id, body.model_dump(exclude_unset=True), expected_version(if_match))
+    ctx.session.flush()
+    return current(audit.jsonable(observation_view(o)), o.version)
+
+
+class TargetIn(Strict):
+    programme: str
+    indicator: str
+    reporter: str
+    period: str
+    unit: str
+    value: Decimal | None = None
+    multiple: Decimal | None = None
+    baseline_period: str | None = None
+    baseline_value: Decimal | None = None
+    partner: str | None = None
+    hs_code: str | None = None
+    deadline: date | None = None
+    approximate: bool = False
+    source: str | None = None
+    note: str | None = None
+
+
+@router.post("/targets", status_code=201, response_class=JSON, summary="Define a target")
+def create_target(body: TargetIn, ctx: Context = Depends(edit)) -> Any:
+    target = define_target(ctx, TargetSpec(**body.model_dump()))
+    ctx.session.flush()
+    return created(audit.jsonable(audit.snapshot(target)), target.version,
+                   f"/api/v1/programmes/{body.programme}/targets")
+
+
+class RateIn(Strict):
+    currency: str
+    period: str
+    per_usd: Decimal = Field(description="Units of the currency per US dollar.")
+    source: str
+    replace: bool = False
+
+
+@router.post("/rates", status_code=201, response_class=JSON, summary="Record an exchange rate")
+def create_rate(body: RateIn, ctx: Context = Depends(edit)) -> Any:
+    rate = add_rate(ctx, RateSpec(body.currency, body.period, body.per_usd, body.source), replace=body.replace)
+    ctx.session.flush()
+    return created(audit.jsonable(audit.snapshot(rate)), rate.version, "/api/v1/rates")
+
+
+# -- claims ---------------------------------------------------------------------------------------
+
+
+class AcceptIn(Strict):
+    as_: str | None = Field(None, alias="as", description="figure, observation, status, value or claim.")
+    project: str | None = None
+    period: str | None = None
+    indicator: str | None = None
+    reporter: str | None = None
+    partner: str | None = None
+    subject: str | None = None
+    backdate: bool = False
+    reopen: bool = False
+
+
+class RejectIn(Strict):
+    reason: str
+
+
+class ClaimChanges(Strict):
+    amount: Decimal | None = None
+    value: Decimal | None = None
+    currency: str | None = None
+    count: int | None = None
+    unit: str | None = None
+    period: str | None = None
+    status: str | None = None
+    subject: str | None = None
+    project: str | None = None
+    approximate: bool | None = None
+    lower_bound: bool | None = None
+
+
+def _claim_at(ctx: Context, claim_id: int, if_match: str | None) -> None:
+    claim = get_claim(ctx, claim_id)
+    check_version("claim", claim_id, claim.version, expected_version(if_match), audit.jsonable(claim_view(claim)))
+
+
+@router.post("/claims/{claim_id}/accept", response_class=JSON, summary="Accept a claim (If-Match required)")
+def accept(claim_id: int, body: AcceptIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
+    _claim_at(ctx, claim_id, if_match)
+    claim = accept_claim(ctx, claim_id, AcceptOptions(**body.model_dump()))
+    ctx.session.flush()
+    return current(audit.jsonable(claim_view(claim)), claim.version)
+
+
+@router.post("/claims/{claim_id}/reject", response_class=JSON, summary="Reject a claim (If-Match required)")
+def reject(claim_id: int, body: RejectIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
+    _claim_at(ctx, claim_id, if_match)
+    claim = reject_claim(ctx, claim_id, body.reason)
+    ctx.session.flush()
+    return current(audit.jsonable(claim_view(claim)), claim.version)
+
+
+@router.patch("/claims/{claim_id}", response_class=JSON, summary="Correct a claim's reading (If-Match required)")
+def patch_claim(claim_id: int, body: ClaimChanges, if_match: str | None = IF_MATCH,
+                ctx: Context = Depends(review)) -> Any:
+    _claim_at(ctx, claim_id, if_match)
+    claim = edit_claim(ctx, claim_id, body.model_dump(exclude_unset=True))
+    ctx.session.flush()
+    return current(audit.jsonable(claim_view(claim)), claim.version)
+

@@ -1,0 +1,117 @@
+"""Who is asking: a bearer token (`Authorization: Bearer ct_...`), or nobody. Each route
+states what it needs (read, edit, review, admin); `--public-read` lets anonymous users read and
+nothing else.
+
+A token is checked against its scrypt hash once per process; after that its SHA-256 maps to
+the token's id, and every request still reads the token row (revoked, expired, user disabled:
+refused at once, in every worker)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+from sqlalchemy import Engine, update
+
+from cooptrack.errors import Forbidden, NotAuthenticated
+from cooptrack.services.context import Context
+from cooptrack.services.users import allowed, find_token, token_usable
+from cooptrack.store.models import ApiToken, User
+from cooptrack.store.types import utcnow
+
+LAST_USED_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str | None  # None: anonymous
+    via: str  # token, session, anonymous
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+
+ANONYMOUS = Principal("anonymous", None, "anonymous")
+
+
+class VerifiedTokens:
+    """SHA-256 of a verified token -> its id, at most ``size`` of them (least recently used out)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> int | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: str, token_id: int) -> None:
+        with self._lock:
+            self._items[key] = token_id
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated("the Authorization header must be 'Bearer <token>'; "
+                               "`cooptrack token create USER` makes a token")
+    return value.strip()
+
+
+def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine: Engine) -> Principal:
+    key = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    token_id = cache.get(key)
+    if token_id is None:
+        row = find_token(ctx, token)  # scrypt: slow on purpose, once per process
+        if row is None:
+            raise NotAuthenticated("the token is not valid; check it, or create a new one with "
+                                   "`cooptrack token create USER`")
+        cache.put(key, row.id)
+        token_id = row.id
+    row = ctx.session.get(ApiToken, token_id)
+    now = utcnow()
+    if row is None or not token_usable(row, now):
+        raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
+        _touch(engine, row.id, now)
+    user: User = row.user
+    return Principal(user.name, user.role, "token")
+
+
+def _touch(engine: Engine, token_id: int, now: object) -> None:
+    """Record when a token was last used, at most every few minutes, outside the request's own
+    transaction (a read stays a read)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            conn.commit()
+    except Exception:  # the database is busy: the stamp can wait for the next request
+        return
+
+
+def check_allowed(principal: Principal, action: str, public_read: bool) -> None:
+    if action == "read" and public_read:
+        return
+    if principal.anonymous:
+        raise NotAuthenticated("sign in, or send 'Authorization: Bearer <token>'; "
+                               "`cooptrack token create USER` makes a token")
+    if not allowed(principal.role, action):
+        raise Forbidden(f"user '{principal.name}' has the role {principal.role}, which may not {action}; "
+                        "an admin can change it with `cooptrack user set NAME --role ...`")
+
