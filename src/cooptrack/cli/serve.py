@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -15,19 +16,27 @@ def serve(
     public_read: Annotated[bool, typer.Option(
         "--public-read", help="Anyone may read (pages and API) without signing in; changes still need a token.",
     )] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (use several on PostgreSQL).")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error (JSON lines on standard error).")]
+    = "info",
 ) -> None:
     """Serve the dashboard and the JSON API (/api/v1, documented at /docs)."""
     import uvicorn
 
-    from cooptrack.web import create_app
+    from cooptrack.web import logs
 
-    store = open_store()
-    app = create_app(store, public_read=public_read)
+    store = open_store()  # refuse at once, with the reason, when the database is not ready
+    dialect = store.dialect
+    store.dispose()
+    os.environ["COOPTRACK_PUBLIC_READ"] = "1" if public_read else "0"
+    os.environ["COOPTRACK_LOG_LEVEL"] = log_level
     shown = f"[{host}]" if ":" in host else host
     console.print(f"cooptrack dashboard: http://{shown}:{port}/   API: http://{shown}:{port}/docs   (Ctrl+C stops)")
     if not public_read:
         console.print("Reading needs a token (`cooptrack token create USER`); --public-read opens reading to anyone.")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        store.dispose()
+    if workers > 1 and dialect == "sqlite":
+        console.print("SQLite allows one writer at a time: with several workers, writers wait for each other "
+                      "(busy requests get 503 and Retry-After). PostgreSQL suits several workers better.")
+    logs.configure(log_level)
+    uvicorn.run("cooptrack.web.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False, log_config=None)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from cooptrack.services.context import Context
 from cooptrack.store.models import AuditEvent, Base
@@ -59,3 +59,28 @@ def recent(ctx: Context, limit: int = 50, entity: str | None = None) -> list[Aud
     if entity:
         query = query.where(AuditEvent.entity == entity)
     return list(ctx.session.scalars(query))
+
+
+def search(ctx: Context, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
+           action: str | None = None, since: date | None = None, until: date | None = None,
+           request_id: str | None = None, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Audit events, newest first, filtered; with the total count for paging. ``until`` is
+    inclusive (the whole day)."""
+    conditions: list[Any] = []
+    for column, value in ((AuditEvent.entity, entity), (AuditEvent.entity_id, entity_id), (AuditEvent.actor, actor),
+                          (AuditEvent.action, action), (AuditEvent.request_id, request_id)):
+        if value:
+            conditions.append(column == value)
+    if since:
+        conditions.append(AuditEvent.at >= datetime.combine(since, time.min, UTC))
+    if until:
+        conditions.append(AuditEvent.at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    total = ctx.session.scalar(select(func.count(AuditEvent.id)).where(*conditions)) or 0
+    rows = ctx.session.scalars(select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
+                               .offset((page - 1) * page_size).limit(page_size))
+    return [event_view(e) for e in rows], total
+
+
+def event_view(e: AuditEvent) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
+            "entity_id": e.entity_id, "before": e.before, "after": e.after, "request_id": e.request_id}

@@ -14,7 +14,9 @@ from cooptrack.domain.money import check_amount
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
 from cooptrack.services.audit import jsonable
+from cooptrack.services.audit import search as audit_search
 from cooptrack.services.browse import (
+    MAX_PAGE_SIZE,
     ProjectQuery,
     claim_detail,
     claim_view,
@@ -31,7 +33,8 @@ from cooptrack.services.context import Context
 from cooptrack.services.dashboard import programme_dashboard
 from cooptrack.services.editing import get_observation, observation_view, programme_view
 from cooptrack.services.programmes import get_programme
-from cooptrack.web.context import as_of_param, int_param, read_context
+from cooptrack.web.auth import check_allowed
+from cooptrack.web.context import as_of_param, identify, int_param, read_context
 from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -188,3 +191,28 @@ def conflicts(programme: str | None = None,
         message = f"tolerance '{tolerance}' is not a percent; write e.g. 5"
         raise InvalidInput(message, [Finding("bad_parameter", message, field="tolerance", value=tolerance)]) from None
     return JSON(conflict_views(ctx, programme, Decimal(share)))
+
+
+@router.get("/audit", response_class=JSON, summary="The audit log: who changed what, when (signed-in users only)")
+def audit_log(
+    request: Request,
+    entity: str | None = Query(None, description="programme, project, observation, claim, user, api_token, ..."),
+    entity_id: str | None = None, actor: str | None = None, action: str | None = None,
+    since: str | None = Query(None, description="YYYY-MM-DD, inclusive."),
+    until: str | None = Query(None, description="YYYY-MM-DD, inclusive."),
+    request_id: str | None = None, page: str | None = None, page_size: str | None = None,
+    ctx: Context = Depends(read_context),
+) -> Any:
+    """Newest first. The log is append-only: no door edits or deletes it. Anonymous readers of a
+    --public-read server do not see it."""
+    check_allowed(identify(request, ctx), "read", public_read=False)
+    number, size = int_param(page, "page", 1), int_param(page_size, "page_size", 50)
+    if number < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        name, value = ("page", number) if number < 1 else ("page_size", size)
+        message = f"{name} {value} is out of range (page from 1, page_size 1 to {MAX_PAGE_SIZE})"
+        raise InvalidInput(message, [Finding("bad_parameter", message, field=name, value=str(value))])
+    items, total = audit_search(ctx, entity, entity_id, actor, action, as_of_param(since, "since"),
+                                as_of_param(until, "until"), request_id, number, size)
+    pages = max(1, -(-total // size))
+    return JSON({"items": items, "total": total, "page": number, "page_size": size,
+                 "next": next_link(request, number, pages)})

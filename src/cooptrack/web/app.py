@@ -5,6 +5,8 @@ people."""
 from __future__ import annotations
 
 import logging
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,6 +29,7 @@ from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 
 log = logging.getLogger("cooptrack.web")
+access = logging.getLogger("cooptrack.web.access")
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
@@ -46,10 +49,18 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        request.state.request_id = rid[:64]
+        given = request.headers.get("x-request-id", "")
+        # A caller's id is kept when it is plain (letters, digits, - and _), so it is safe in logs.
+        ok = 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given)
+        request.state.request_id = given if ok else uuid.uuid4().hex[:16]
+        started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        principal = getattr(request.state, "principal", None)
+        access.info("request", extra={
+            "request_id": request.state.request_id, "method": request.method, "path": request.url.path,
+            "status": response.status_code, "ms": round((time.perf_counter() - started) * 1000, 1),
+            "actor": principal.name if principal else None})
         return response
 
     app.include_router(api.router)
@@ -125,6 +136,18 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
         return _respond(request, 500, body)
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app as `cooptrack serve --workers N` starts it in each worker process: the database
+    from COOPTRACK_DATABASE_URL, public reading from COOPTRACK_PUBLIC_READ=1."""
+    from cooptrack.config import load_settings
+    from cooptrack.web import logs
+
+    logs.configure(os.environ.get("COOPTRACK_LOG_LEVEL", "info"))
+    store = Store(load_settings().database_url)
+    store.check()
+    return create_app(store, public_read=os.environ.get("COOPTRACK_PUBLIC_READ") == "1")
 
 
 def _rid(request: Request) -> str | None:
