@@ -35,8 +35,12 @@ def _refuse(message: str, code: str, source: str | None = None) -> InvalidInput:
     return InvalidInput(message, [Finding(code, message, source=source)])
 
 
+# Signed-in browsers are not data: a restored database starts with nobody signed in.
+NOT_BACKED_UP = frozenset({"web_sessions"})
+
+
 def _tables() -> list[Table]:
-    return list(Base.metadata.sorted_tables)
+    return [t for t in Base.metadata.sorted_tables if t.name not in NOT_BACKED_UP]
 
 
 def export_datapackage(store: Store, directory: Path, overwrite: bool = False) -> dict[str, int]:

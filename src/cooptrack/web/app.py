@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.store import Store
-from cooptrack.web import api, api_write, pages
+from cooptrack.web import api, api_write, pages, pages_auth
 from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
+from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
 
 log = logging.getLogger("cooptrack.web")
 access = logging.getLogger("cooptrack.web.access")
@@ -46,6 +47,8 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.state.store = store
     app.state.public_read = public_read
     app.state.tokens = VerifiedTokens()
+    app.state.sessions = Sessions()
+    app.state.throttle = LoginThrottle()
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -65,6 +68,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(api_write.router)
+    app.include_router(pages_auth.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -79,6 +83,8 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
         response = _respond(request, status, body)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(StaleDataError)

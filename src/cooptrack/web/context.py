@@ -14,6 +14,7 @@ from cooptrack.findings import Finding
 from cooptrack.services.context import Context
 from cooptrack.store import Store
 from cooptrack.web.auth import ANONYMOUS, Principal, bearer, check_allowed, principal_from_token
+from cooptrack.web.sessions import CSRF_HEADER, check_csrf
 
 
 def store_of(request: Request) -> Store:
@@ -61,6 +62,8 @@ def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
         with store.read() as session:
             who = identify(request, Context(session, actor="anonymous", request_id=_request_id(request)))
         check_allowed(who, action, public_read=False)
+        if who.via == "session":  # a browser's cookie rides along on any site's request: ask for the form token
+            check_csrf(request, request.headers.get(CSRF_HEADER))
         with store.write() as session:
             yield Context(session, actor=who.name, request_id=_request_id(request))
 
