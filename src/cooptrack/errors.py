@@ -11,6 +11,8 @@ in one place each.
      +-- NotAuthenticated    no credentials, or ones that do not sign in        (exit 1, HTTP 401)
      +-- Forbidden           signed in, but the role does not allow it          (exit 1, HTTP 403)
      +-- PreconditionRequired  an update without If-Match                       (exit 1, HTTP 428)
+     +-- TooLarge            an upload over the size limit                      (exit 1, HTTP 413)
+     +-- WrongType           an upload whose content is not what it claims      (exit 1, HTTP 415)
 """
 
 from __future__ import annotations
@@ -89,3 +91,13 @@ class Forbidden(CooptrackError):
 class PreconditionRequired(CooptrackError):
     http_status = 428
     code = "precondition_required"
+
+
+class TooLarge(CooptrackError):
+    http_status = 413
+    code = "too_large"
+
+
+class WrongType(CooptrackError):
+    http_status = 415
+    code = "wrong_type"

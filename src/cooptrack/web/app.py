@@ -8,7 +8,9 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
+from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
-from cooptrack.web import api, api_write, pages, pages_auth
+from cooptrack.web import api, api_imports, api_write, pages, pages_auth
 from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
@@ -38,7 +41,13 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 def create_app(store: Store, public_read: bool = True) -> FastAPI:
     """The application for ``store``. ``public_read``: anonymous users may read (and nothing
     else); without it every request must be signed in."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.import_pool.shutdown(wait=True)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cooptrack",
         summary="Intergovernmental economic cooperation programmes: projects, indicators, targets, evidence.",
         version=_version(),
@@ -49,6 +58,9 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.state.tokens = VerifiedTokens()
     app.state.sessions = Sessions()
     app.state.throttle = LoginThrottle()
+    app.state.import_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cooptrack-import")
+    app.state.job_progress = {}
+    mark_interrupted(store)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -68,6 +80,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(api_write.router)
+    app.include_router(api_imports.router)
     app.include_router(pages_auth.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

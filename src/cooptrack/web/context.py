@@ -70,6 +70,20 @@ def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
     return dependency
 
 
+def require(action: str) -> Callable[[Request], Principal]:
+    """A dependency: the principal, if allowed to ``action``; no transaction is kept open."""
+
+    def dependency(request: Request) -> Principal:
+        with store_of(request).read() as session:
+            who = identify(request, Context(session, actor="anonymous", request_id=_request_id(request)))
+        check_allowed(who, action, public_read=request.app.state.public_read if action == "read" else False)
+        if who.via == "session" and action != "read":
+            check_csrf(request, request.headers.get(CSRF_HEADER))
+        return who
+
+    return dependency
+
+
 def as_of_param(text: str | None, name: str = "as_of") -> date | None:
     if text is None or text.strip() == "":
         return None
