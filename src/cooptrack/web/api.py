@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 from cooptrack.domain.money import check_amount
 from cooptrack.errors import InvalidInput
@@ -35,10 +35,12 @@ from cooptrack.services.editing import get_observation, observation_view, progra
 from cooptrack.services.programmes import get_programme
 from cooptrack.web.auth import check_allowed
 from cooptrack.web.context import as_of_param, identify, int_param, read_context
-from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut
+from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut, RecordId
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "A malformed parameter; `error.parameter` names it."},
+    401: {"model": ErrorEnvelope, "description": "Not signed in (a server without --public-read), or a bad token."},
+    403: {"model": ErrorEnvelope, "description": "The role does not allow this."},
     404: {"model": ErrorEnvelope, "description": "No such programme, project, source or claim."},
     503: {"model": ErrorEnvelope, "description": "The database is unavailable."},
 }
@@ -46,10 +48,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
-class JSON(Response):
+class JSON(JSONResponse):
     """Exact decimals as strings, dates as ISO strings, UTF-8 as is."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -126,7 +126,7 @@ def programme(code: str, ctx: Context = Depends(read_context)) -> Any:
 
 
 @router.get("/observations/{observation_id}", response_class=JSON, summary="One observation (with its ETag)")
-def observation(observation_id: int, ctx: Context = Depends(read_context)) -> Any:
+def observation(observation_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
     found = get_observation(ctx, observation_id)
     return JSON(observation_view(found), headers={"ETag": f'"{found.version}"'})
 
@@ -176,7 +176,7 @@ def claims(programme: str | None = None,
 
 
 @router.get("/claims/{claim_id}", response_class=JSON, summary="A claim with its quote in context")
-def claim(claim_id: int, ctx: Context = Depends(read_context)) -> Any:
+def claim(claim_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
     detail = claim_detail(ctx, claim_id)
     return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
 

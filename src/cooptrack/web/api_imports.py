@@ -25,7 +25,7 @@ from cooptrack.web.api import JSON
 from cooptrack.web.api_write import WRITE_ERRORS
 from cooptrack.web.auth import Principal
 from cooptrack.web.context import read_context, require, store_of
-from cooptrack.web.schemas import ErrorEnvelope
+from cooptrack.web.schemas import ErrorEnvelope, RecordId
 
 router = APIRouter(prefix="/api/v1", tags=["imports"], responses={
     **WRITE_ERRORS,
@@ -117,7 +117,7 @@ async def upload(
 
 
 @router.get("/imports/{job_id}", response_class=JSON, summary="An import job: state, progress, findings report")
-def job(job_id: int, request: Request, ctx: Context = Depends(read_context)) -> Any:
+def job(job_id: RecordId, request: Request, ctx: Context = Depends(read_context)) -> Any:
     require("edit")(request)
     row = get_job(ctx, job_id)
     return JSON(job_view(row, request.app.state.job_progress.get(job_id)))

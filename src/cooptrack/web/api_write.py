@@ -42,7 +42,7 @@ from cooptrack.services.rates import RateSpec, add_rate
 from cooptrack.services.targets import TargetSpec, define_target
 from cooptrack.web.api import ERRORS, JSON
 from cooptrack.web.context import write_context
-from cooptrack.web.schemas import ErrorEnvelope
+from cooptrack.web.schemas import ErrorEnvelope, RecordId
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -259,7 +259,7 @@ def create_observation(body: ObservationIn, ctx: Context = Depends(edit)) -> Any
 
 
 @router.patch("/observations/{observation_id}", response_class=JSON, summary="Edit an observation (If-Match required)")
-def patch_observation(observation_id: int, body: ObservationChanges, if_match: str | None = IF_MATCH,
+def patch_observation(observation_id: RecordId, body: ObservationChanges, if_match: str | None = IF_MATCH,
                       ctx: Context = Depends(edit)) -> Any:
     o = update_observation(ctx, observation_id, body.model_dump(exclude_unset=True), expected_version(if_match))
     ctx.session.flush()
@@ -330,7 +330,7 @@ class ClaimChanges(Strict):
     amount: Decimal | None = None
     value: Decimal | None = None
     currency: str | None = None
-    count: int | None = None
+    count: int | None = Field(None, ge=0, le=2**31 - 1)
     unit: str | None = None
     period: str | None = None
     status: str | None = None
@@ -346,7 +346,7 @@ def _claim_at(ctx: Context, claim_id: int, if_match: str | None) -> None:
 
 
 @router.post("/claims/{claim_id}/accept", response_class=JSON, summary="Accept a claim (If-Match required)")
-def accept(claim_id: int, body: AcceptIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
+def accept(claim_id: RecordId, body: AcceptIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
     _claim_at(ctx, claim_id, if_match)
     claim = accept_claim(ctx, claim_id, AcceptOptions(**body.model_dump()))
     ctx.session.flush()
@@ -354,7 +354,7 @@ def accept(claim_id: int, body: AcceptIn, if_match: str | None = IF_MATCH, ctx: 
 
 
 @router.post("/claims/{claim_id}/reject", response_class=JSON, summary="Reject a claim (If-Match required)")
-def reject(claim_id: int, body: RejectIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
+def reject(claim_id: RecordId, body: RejectIn, if_match: str | None = IF_MATCH, ctx: Context = Depends(review)) -> Any:
     _claim_at(ctx, claim_id, if_match)
     claim = reject_claim(ctx, claim_id, body.reason)
     ctx.session.flush()
@@ -362,7 +362,7 @@ def reject(claim_id: int, body: RejectIn, if_match: str | None = IF_MATCH, ctx: 
 
 
 @router.patch("/claims/{claim_id}", response_class=JSON, summary="Correct a claim's reading (If-Match required)")
-def patch_claim(claim_id: int, body: ClaimChanges, if_match: str | None = IF_MATCH,
+def patch_claim(claim_id: RecordId, body: ClaimChanges, if_match: str | None = IF_MATCH,
                 ctx: Context = Depends(review)) -> Any:
     _claim_at(ctx, claim_id, if_match)
     claim = edit_claim(ctx, claim_id, body.model_dump(exclude_unset=True))

@@ -98,7 +98,11 @@ def int_param(text: str | None, name: str, default: int) -> int:
     if text is None or text.strip() == "":
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         message = f"{name} '{text}' is not a whole number"
         raise InvalidInput(message, [Finding("bad_parameter", message, field=name, value=text)]) from None
+    if abs(value) > 1_000_000_000:
+        message = f"{name} {text} is out of range"
+        raise InvalidInput(message, [Finding("bad_parameter", message, field=name, value=text[:50])])
+    return value

@@ -4,9 +4,14 @@ decimals ("7000000000.50"), dates are ISO strings, periods are cooptrack period 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+MAX_ID = 2**31 - 1
+# A record number in a path: a positive whole number the database can hold.
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record number.")]
 
 
 class FindingOut(BaseModel):
