@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
@@ -29,7 +30,9 @@ from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
 from cooptrack.web import api, api_imports, api_write, pages, pages_auth
 from cooptrack.web.auth import VerifiedTokens
+from cooptrack.web.cache import ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
+from cooptrack.web.sessions import COOKIE as SESSION_COOKIE
 from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
 
 log = logging.getLogger("cooptrack.web")
@@ -45,6 +48,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.import_pool.shutdown(wait=True)
+        app.state.cache.version.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -60,6 +64,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.state.throttle = LoginThrottle()
     app.state.import_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cooptrack-import")
     app.state.job_progress = {}
+    app.state.cache = ResponseCache(store)
     mark_interrupted(store)
 
     @app.middleware("http")
@@ -69,7 +74,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
         ok = 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given)
         request.state.request_id = given if ok else uuid.uuid4().hex[:16]
         started = time.perf_counter()
-        response = await call_next(request)
+        response = await _cached(request, call_next)
         response.headers["X-Request-ID"] = request.state.request_id
         principal = getattr(request.state, "principal", None)
         access.info("request", extra={
@@ -155,6 +160,49 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
         return _respond(request, 500, body)
 
     return app
+
+
+async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Serve a read API answer from the cache when the database has not changed since it was
+    computed; who may read is checked first, as for any request."""
+    cache: ResponseCache = request.app.state.cache
+    path = request.url.path
+    if request.method != "GET" or not cache.cacheable(path):
+        return await call_next(request)
+    version = await run_in_threadpool(cache.version.current)
+    key = f"{path}?{request.url.query}"
+    hit = cache.get(key, version)
+    if hit is not None:
+        anonymous = "authorization" not in request.headers and SESSION_COOKIE not in request.cookies
+        if not (anonymous and request.app.state.public_read):
+            try:
+                await run_in_threadpool(_authorize, request)
+            except CooptrackError as exc:
+                status, error = from_exception(exc, _rid(request))
+                refused = _respond(request, status, error)
+                if status == 401:
+                    refused.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
+                return refused
+        body, headers = hit
+        return Response(body, media_type="application/json", headers={**headers, "X-Cache": "hit"})
+    response = await call_next(request)
+    if response.status_code != 200:
+        return response
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    kept = {k: v for k, v in response.headers.items() if k.lower() in ("etag",)}
+    cache.put(key, version, body, kept)
+    return Response(body, status_code=200, media_type="application/json", headers={**kept, "X-Cache": "miss"})
+
+
+def _authorize(request: Request) -> None:
+    from cooptrack.services.context import Context
+    from cooptrack.web.auth import check_allowed
+    from cooptrack.web.context import identify
+
+    with request.app.state.store.read() as session:
+        who = identify(request, Context(session, actor="anonymous"))
+    check_allowed(who, "read", request.app.state.public_read)
 
 
 def from_environment() -> FastAPI:

@@ -185,8 +185,8 @@ class Formatter:
         if d is None:
             return "–"
         if digits is not None:
-            return format_decimal(d, format="#,##0." + "0" * digits if digits else "#,##0", locale=self.locale)
-        return format_decimal(d, locale=self.locale, decimal_quantization=False)
+            return format_decimal(d, format="#,##0." + "0" * digits if digits else "#,##0", locale=self._babel)
+        return format_decimal(d, locale=self._babel, decimal_quantization=False)
 
     def money(self, value: Any, currency: str | None) -> str:
         d = _decimal(value)
@@ -197,8 +197,8 @@ class Formatter:
         pattern = self._babel.currency_formats["standard"].pattern
         if d == d.to_integral_value():
             pattern = pattern.replace(".00", "")
-            return format_currency(d, currency, format=pattern, locale=self.locale, currency_digits=False)
-        return format_currency(d, currency, locale=self.locale)
+            return format_currency(d, currency, format=pattern, locale=self._babel, currency_digits=False)
+        return format_currency(d, currency, locale=self._babel)
 
     def amount(self, value: Any, unit: str | None) -> str:
         """A figure in its unit: money for a currency code, else a number and the unit's label."""
@@ -218,7 +218,7 @@ class Formatter:
         d = _decimal(value)
         if d is None:
             return "–"
-        return format_decimal(d, format="#,##0.0", locale=self.locale) + "\u00a0%"
+        return format_decimal(d, format="#,##0.0", locale=self._babel) + "\u00a0%"
 
     def day(self, value: Any) -> str:
         if value is None or value == "":
@@ -228,7 +228,7 @@ class Formatter:
                 value = date.fromisoformat(value[:10])
             except ValueError:
                 return value
-        return format_date(value, "long", locale=self.locale)
+        return format_date(value, "long", locale=self._babel)
 
     def period(self, value: Any) -> str:
         """``2019``, ``2019-H1``, ``2019-Q3``, ``2019-07``, ``2019-07-15`` in the locale's words."""
@@ -243,7 +243,7 @@ class Formatter:
             if dd:
                 return self.day(text)
             if month:
-                return format_date(date(int(year), int(month), 1), "LLLL y", locale=self.locale)
+                return format_date(date(int(year), int(month), 1), "LLLL y", locale=self._babel)
         except ValueError:
             return text
         if half:

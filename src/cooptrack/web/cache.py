@@ -1,0 +1,90 @@
+"""A response cache for the read API, valid only while the database is unchanged.
+
+Every cached answer carries the database's data version at the time it was computed; each
+request asks the database for its current version (a few microseconds) and a cached answer of
+another version is never served. What counts as the version:
+
+- SQLite: ``PRAGMA data_version`` on a connection of the cache's own, which changes whenever
+  any other connection (any process) commits;
+- PostgreSQL: ``pg_current_wal_lsn()``, which moves whenever anything at all is written.
+
+So a change made through any door (CLI, API, another worker, psql) is seen by the next request.
+Only responses that are the same for every reader allowed to read are cached (the read API's
+JSON, not the pages, which carry the reader's name and form tokens); authorization still runs
+on every request before a cached answer is used."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from cooptrack.store import Store
+
+# The read API's paths worth caching (GET only); the audit log and import jobs change without
+# a data change that every backend sees at once, and are cheap anyway.
+CACHED_PREFIXES = ("/api/v1/projects", "/api/v1/programmes", "/api/v1/observations", "/api/v1/sources",
+                   "/api/v1/claims", "/api/v1/conflicts")
+
+
+class DataVersion:
+    """The database's current data version, cheaply, from any thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._sqlite: sqlite3.Connection | None = None
+        self._sqlite_path = make_url(store.url).database if store.dialect == "sqlite" else None
+
+    def current(self) -> str:
+        if self._sqlite_path is not None:
+            with self._lock:  # one connection: its data_version counts every other connection's commits
+                if self._sqlite is None:
+                    self._sqlite = sqlite3.connect(self._sqlite_path, check_same_thread=False)
+                return f"s{self._sqlite.execute('PRAGMA data_version').fetchone()[0]}"
+        with self.store.engine.connect() as conn:
+            return f"p{conn.execute(text('SELECT pg_current_wal_lsn()')).scalar_one()}"
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+
+
+class ResponseCache:
+    """Rendered responses by (key, data version); least recently used out past ``size``."""
+
+    def __init__(self, store: Store, size: int = 512) -> None:
+        self.version = DataVersion(store)
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, bytes, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def cacheable(path: str) -> bool:
+        return path.startswith(CACHED_PREFIXES)
+
+    def get(self, key: str, version: str) -> tuple[bytes, dict[str, str]] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found[0] != version:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found[1], found[2]
+
+    def put(self, key: str, version: str, body: bytes, headers: dict[str, str]) -> None:
+        with self._lock:
+            self._items[key] = (version, body, headers)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def stats(self) -> dict[str, Any]:
+        return {"entries": len(self._items), "hits": self.hits, "misses": self.misses}

@@ -1,0 +1,70 @@
+"""The read API's response cache: a repeated request is served from it, any change to the
+database (through any door) is seen by the next request, and a cached answer is never given to
+someone who may not read."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
+from cooptrack.services.projects import StatusSpec, add_status_event
+from cooptrack.services.users import add_user, create_token, revoke_token
+from cooptrack.web import create_app
+
+URL = "/api/v1/projects?programme=fresh-wind&status=in_execution"
+
+
+def hits(client, url, headers=None):
+    """A repeated request comes from the cache (PostgreSQL's WAL position also moves with the
+    server's own housekeeping, so allow a few tries)."""
+    for _ in range(5):
+        if client.get(url, headers=headers).headers.get("x-cache") == "hit":
+            return True
+    return False
+
+
+@pytest.fixture
+def loaded(store, write):
+    with write() as ctx:
+        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
+        add_user(ctx, "vera", "viewer")
+        new = create_token(ctx, "vera")
+    return store, new
+
+
+def test_repeated_reads_hit_and_any_write_invalidates(loaded, write):
+    store, _ = loaded
+    client = TestClient(create_app(store, public_read=True))
+    first = client.get(URL)
+    assert first.headers["x-cache"] == "miss" and first.json()["total"] == 1
+    assert hits(client, URL)
+    assert client.get(URL).content == first.content
+    with write() as ctx:  # a change outside the server, as the CLI would make it
+        add_status_event(ctx, StatusSpec("car-assembly-plant", "in_execution", "2020"))
+    third = client.get(URL)
+    assert third.headers["x-cache"] == "miss" and third.json()["total"] == 2
+    assert hits(client, URL)
+
+
+def test_cached_answers_still_need_the_right_to_read(loaded, write):
+    store, token = loaded
+    client = TestClient(create_app(store, public_read=False))
+    me = {"Authorization": f"Bearer {token.token}"}
+    assert client.get(URL, headers=me).headers["x-cache"] == "miss"
+    assert hits(client, URL, me)  # the token's first use stamps it, a change: then hits
+    anonymous = client.get(URL)
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "not_authenticated"
+    assert client.get(URL, headers={"Authorization": "Bearer ct_00000000_wrong"}).status_code == 401
+    with write() as ctx:
+        revoke_token(ctx, token.id)
+    assert client.get(URL, headers=me).status_code == 401
+
+
+def test_errors_and_other_paths_are_not_cached(loaded):
+    store, _ = loaded
+    client = TestClient(create_app(store, public_read=True))
+    for _ in range(2):
+        bad = client.get("/api/v1/projects?status=foo")
+        assert bad.status_code == 400 and "x-cache" not in bad.headers
+    assert "x-cache" not in client.get("/programmes/fresh-wind").headers
