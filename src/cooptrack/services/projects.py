@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ from cooptrack.store.models import (
     StatusEvent,
 )
 
+T = TypeVar("T")
 ROLES = ("funding", "accountable", "extending", "implementing", "investor", "contractor")
 HUNDRED = Decimal(100)
 
@@ -153,36 +155,81 @@ class _Checked:
     location_values: list[dict[str, Any]]
 
 
-def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
-    """Every check of a project spec, all findings at once (InvalidInput), nothing written."""
-    checks = Checks()
-    code = checks.run(validate.slug, spec.code, "project id")
-    title = checks.run(validate.text, spec.title, "title")
-    programme = checks.run(get_programme, ctx, spec.programme) if spec.programme else None
-    host = checks.run(resolve_country, spec.host_country, "host country") if spec.host_country else None
-    partner = checks.run(resolve_country, spec.partner_country, "partner country") if spec.partner_country else None
-    value_date = checks.run(validate.day, spec.value_date, "value date")
-    money = None
-    if spec.value is not None:
-        amount = checks.run(check_amount, spec.value, "value")
-        currency = None
-        if not spec.currency:
-            checks.fail("missing_currency", "a value needs its currency, e.g. --currency USD", "currency")
-        else:
-            currency = checks.run(check_currency, spec.currency, "currency")
-        if amount is not None and currency:
-            money = Money(amount, currency, value_date)
-    dates = {name: checks.run(validate.day, getattr(spec, name), name.replace("_", " "))
-             for name in ("planned_start", "planned_end", "actual_start", "actual_end")}
-    checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")
-    checks.run(validate.date_order, dates["actual_start"], dates["actual_end"], "actual start", "actual end")
-    sectors = _check_sectors(checks, spec.sectors)
-    industry = _pick_industry(programme, spec.industry, sectors, checks) if programme else None
-    if spec.industry and not programme:
-        checks.fail("industry_without_programme", "an industry needs --programme", "industry", spec.industry)
+# The keys of _Checked.fields: the project columns check_project decides.
+CHECKED_FIELDS = ("code", "title", "programme_id", "industry_id", "description", "aliases", "host_country",
+                  "partner_country", "value_amount", "value_currency", "value_date", "value_source_id",
+                  "iati_identifier", "national_id", "source_id", "planned_start", "planned_end", "actual_start",
+                  "actual_end")
+_DATES = (("planned_start", "planned start"), ("planned_end", "planned end"), ("actual_start", "actual start"),
+          ("actual_end", "actual end"))
+
+
+class _RuleChecks(Checks):
+    """Checks that may remember what a pure rule said about a value, across the projects of one
+    import (``memo``): a country name, a date, a sectors list or the programme an id names is
+    checked once and every later row gets the same result and the same findings. Without a memo
+    every rule runs every time."""
+
+    def __init__(self, memo: dict[Any, Any] | None = None) -> None:
+        super().__init__()
+        self.memo = memo
+
+    def cached(self, check: Callable[..., T], *args: Any) -> T | None:
+        """``run(check, *args)``, remembered by ``(check, *args)``."""
+        if self.memo is None:
+            return self.run(check, *args)
+        key = (check, *args)
+        hit = self.memo.get(key)
+        if hit is None:
+            sub = Checks()
+            hit = self.memo[key] = (sub.run(check, *args), sub.findings)
+        if hit[1]:
+            self.findings.extend(hit[1])
+        return hit[0]
+
+    def lookup(self, find: Callable[[Context, str], T], ctx: Context, code: str) -> T | None:
+        """``run(find, ctx, code)`` for a registered programme or source, remembered by code."""
+        if self.memo is None:
+            return self.run(find, ctx, code)
+        key = (find, code)
+        hit = self.memo.get(key)
+        if hit is None:
+            sub = Checks()
+            hit = self.memo[key] = (sub.run(find, ctx, code), sub.findings)
+        if hit[1]:
+            self.findings.extend(hit[1])
+        return hit[0]
+
+    def part(self, rules: Callable[..., T], *args: Any) -> T:
+        """``rules(checks, *args)``: several rules over hashable ``args``, remembered together."""
+        if self.memo is None:
+            return rules(self, *args)
+        key = (rules, *args)
+        hit = self.memo.get(key)
+        if hit is None:
+            sub = _RuleChecks(self.memo)
+            hit = self.memo[key] = (rules(sub, *args), sub.findings)
+        if hit[1]:
+            self.findings.extend(hit[1])
+        return hit[0]
+
+
+def _check_classification(checks: Checks, programme: Programme | None, industry: str | None,
+                          sectors: tuple[tuple[str, str | int | Decimal], ...]
+                          ) -> tuple[list[tuple[str, Decimal]], Industry | None]:
+    checked = _check_sectors(checks, dict(sectors))
+    chosen = _pick_industry(programme, industry, checked, checks) if programme else None
+    if industry and not programme:
+        checks.fail("industry_without_programme", "an industry needs --programme", "industry", industry)
+    return checked, chosen
+
+
+def _check_participants(checks: _RuleChecks, given: tuple[tuple[str, str, str | None, str | None, str | None], ...]
+                        ) -> list[tuple[ParticipantSpec, str | None]]:
     participants = []
     seen: set[tuple[str, str]] = set()
-    for i, p in enumerate(spec.participants):
+    for i, (name, role, country, kind, iati_ref) in enumerate(given):
+        p = ParticipantSpec(name, role, country, kind, iati_ref)
         if (p.name.strip().lower(), p.role) in seen:
             checks.fail("duplicate_participant", f"participant '{p.name}' is listed twice as {p.role}",
                         f"participants[{i}]", p.name)
@@ -190,9 +237,49 @@ def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
         if p.role not in ROLES:
             checks.fail("unknown_role", f"participant '{p.name}' role '{p.role}' is not one of {', '.join(ROLES)}",
                         f"participants[{i}].role", p.role)
-        org_country = checks.run(resolve_country, p.country, f"participants[{i}].country") if p.country else None
+        org_country = checks.cached(resolve_country, p.country, f"participants[{i}].country") if p.country else None
         checks.run(validate.text, p.name, f"participants[{i}].name", max_len=300)
         participants.append((p, org_country))
+    return participants
+
+
+def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None = None) -> _Checked:
+    """Every check of a project spec, all findings at once (InvalidInput), nothing written.
+
+    ``memo``, a dict kept across the specs of one batch (an import), lets each distinct value of
+    a rule that depends on nothing but that value (a country, a date, a currency, a sectors list,
+    a programme or source id, a participants list) be checked once: the same rules, the same
+    findings, a fraction of the time. Only for a batch in which no programme, industry or source
+    changes."""
+    checks = _RuleChecks(memo)
+    code = checks.run(validate.slug, spec.code, "project id")
+    title = checks.run(validate.text, spec.title, "title")
+    programme = checks.lookup(get_programme, ctx, spec.programme) if spec.programme else None
+    host = checks.cached(resolve_country, spec.host_country, "host country") if spec.host_country else None
+    partner = checks.cached(resolve_country, spec.partner_country, "partner country") if spec.partner_country else None
+    value_date = checks.cached(validate.day, spec.value_date, "value date")
+    money = None
+    if spec.value is not None:
+        amount = checks.run(check_amount, spec.value, "value")
+        currency = None
+        if not spec.currency:
+            checks.fail("missing_currency", "a value needs its currency, e.g. --currency USD", "currency")
+        else:
+            currency = checks.cached(check_currency, spec.currency, "currency")
+        if amount is not None and currency:
+            money = Money(amount, currency, value_date)
+    dates = {name: checks.cached(validate.day, getattr(spec, name), label) for name, label in _DATES}
+    checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")
+    checks.run(validate.date_order, dates["actual_start"], dates["actual_end"], "actual start", "actual end")
+    given = tuple(spec.sectors.items())
+    # Remembered only for text percentages: Decimal("60.0") == Decimal("60"), yet each is
+    # recorded as written.
+    if all(type(p) is str for _, p in given):
+        sectors, industry = checks.part(_check_classification, programme, spec.industry, given)
+    else:
+        sectors, industry = _check_classification(checks, programme, spec.industry, given)
+    participants = checks.part(_check_participants, tuple((p.name, p.role, p.country, p.kind, p.iati_ref)
+                                                          for p in spec.participants))
     location_values = []
     for i, loc in enumerate(spec.locations):
         loc_country = checks.run(resolve_country, loc.country, f"locations[{i}].country") if loc.country else None
@@ -200,7 +287,7 @@ def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
         lon = checks.run(_coordinate, loc.longitude, f"locations[{i}].longitude", 180)
         location_values.append({"name": loc.name, "country": loc_country, "admin_area": loc.admin_area,
                                 "latitude": lat, "longitude": lon})
-    source = checks.run(get_source, ctx, spec.source) if spec.source else None
+    source = checks.lookup(get_source, ctx, spec.source) if spec.source else None
     checks.done()
     fields: dict[str, Any] = {
         "code": code,
@@ -220,7 +307,7 @@ def check_project(ctx: Context, spec: ProjectSpec) -> _Checked:
         "source_id": source.id if source else None,
         **dates,
     }
-    return _Checked(fields, sectors, participants, list(spec.locations), location_values)
+    return _Checked(fields, list(sectors), list(participants), list(spec.locations), location_values)
 
 
 def _audit_extra(checked: _Checked) -> dict[str, Any]:
@@ -264,11 +351,13 @@ def _children_state(project: Project) -> dict[str, Any]:
     }
 
 
-def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True) -> tuple[Project, str]:
+def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True,
+                   memo: dict[Any, Any] | None = None) -> tuple[Project, str]:
     """Create the project, or bring the registered one (same id, or the same IATI identifier)
     up to date: returns it with "created", "updated" or "unchanged". Status history is not
-    touched here; record status with :func:`add_status_event`."""
-    checked = check_project(ctx, spec)
+    touched here; record status with :func:`add_status_event`. ``memo``: as for
+    :func:`check_project`, in a batch."""
+    checked = check_project(ctx, spec, memo)
     project = ctx.session.scalar(select(Project).where(Project.code == checked.fields["code"]))
     if project is None and match_iati and spec.iati_identifier:
         project = ctx.session.scalar(select(Project).where(Project.iati_identifier == spec.iati_identifier))
