@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import count_rows
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from cooptrack.services.iati import ImportOptions, ImportResult, import_iati, slugify
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
@@ -432,3 +432,40 @@ def test_version_1_03_is_named(write, store, tmp_path):
     assert flat(result, "code", "message", "row") == [
         ["unsupported_version", "IATI 1.03 is not supported; convert to 2.03", 2]]
     assert count_rows(store)["projects"] == 0
+
+
+def test_rows_written_straight_through_the_driver_equal_core_inserts(write, read, tmp_path):
+    """insert_rows (on SQLite: the driver's executemany, each column's bind processor once per
+    distinct value; elsewhere Core) stores what a Core insert of the same rows stores: exact
+    decimals that compare equal but differ in writing, dates, JSON (empty, nested, null)."""
+    from sqlalchemy import insert
+
+    from cooptrack.services.iati_store import insert_rows
+
+    run(write, [iati_file(tmp_path / "two.xml", activity_xml("XM-TEST-1"), activity_xml("XM-TEST-2"))])
+    with read() as ctx:
+        one, two = (ctx.session.scalar(select(Project.id).where(Project.iati_identifier == i))
+                    for i in ("XM-TEST-1", "XM-TEST-2"))
+
+    def rows(pid):
+        base = {"project_id": pid, "kind": "budget", "type": None, "status": "1", "transaction_date": None,
+                "period_start": date(2020, 1, 1), "period_end": date(2020, 12, 31), "currency": "USD",
+                "value_date": date(2020, 1, 1), "description": None, "provider": None, "receiver": None,
+                "ref": None, "version": 1}
+        amounts = [Decimal("1.5"), Decimal("1.50"), Decimal("1E+2"), Decimal("100"), Decimal("-0.000"), Decimal(7)]
+        extras = [{}, {"provider-org": {"ref": "XM-1", "narratives": [{"text": "Ünïcode", "lang": "fr"}]}},
+                  {"aid-type": [{"code": "C01"}]}, {}, {"n": [1, 2.5, True, None]}, {}]
+        return [{**base, "amount": a, "extra": e} for a, e in zip(amounts, extras, strict=True)]
+
+    with write() as ctx:
+        ctx.session.execute(delete(FinanceRecord))
+        insert_rows(ctx.session, FinanceRecord, rows(one))
+        ctx.session.execute(insert(FinanceRecord), rows(two))
+    with read() as ctx:
+        stored = {pid: [(f.kind, f.status, f.period_start, f.period_end, str(f.amount), f.currency, f.value_date,
+                         f.extra) for f in ctx.session.scalars(select(FinanceRecord)
+                                                               .where(FinanceRecord.project_id == pid)
+                                                               .order_by(FinanceRecord.id))]
+                  for pid in (one, two)}
+    assert stored[one] == stored[two]
+    assert [row[4] for row in stored[one]] == ["1.5", "1.5", "100", "100", "0", "7"]

@@ -18,10 +18,7 @@ URL = "/api/v1/projects?programme=fresh-wind&status=in_execution"
 def hits(client, url, headers=None):
     """A repeated request comes from the cache (PostgreSQL's WAL position also moves with the
     server's own housekeeping, so allow a few tries)."""
-    for _ in range(5):
-        if client.get(url, headers=headers).headers.get("x-cache") == "hit":
-            return True
-    return False
+    return any(client.get(url, headers=headers).headers.get("x-cache") == "hit" for _ in range(5))
 
 
 @pytest.fixture

@@ -184,7 +184,8 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="cooptrack-iati-bench-"))
-    rows: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
+    rows: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+                            "load": os.getloadavg()[0]}
     try:
         rate_file = folder / "rate.xml"
         size, count = build(rate_file, args.mb)
@@ -231,6 +232,7 @@ def main() -> int:
             print(f"files kept in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    rows["load_after"] = os.getloadavg()[0]
     section = render(rows)
     write_results(section, args.results)
     print(section)
@@ -247,6 +249,8 @@ def render(r: dict[str, Any]) -> str:
         "## IATI import",
         "",
         f"`.venv/bin/python bench/iati/run.py` on {r['date']}; {r['machine']}.",
+        f"Load average {r['load']:.1f} before the runs and {r['load_after']:.1f} after (other processes shared the "
+        "machine).",
         "",
         f"Rate file: {r['rate_file']['mb']:.1f} MB, {r['rate_file']['activities']:,} activities (the activities of "
         "the three valid real-publisher files, nl-ngos, ec-intpa and foodsecurity, repeated with unique "

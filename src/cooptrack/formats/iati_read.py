@@ -60,6 +60,7 @@ _EMPTY = frozenset(("transaction-type", "transaction-date", "disbursement-channe
                     "aid-type", "tied-status", "period-start", "period-end", "category", "language", "document-date",
                     "location-reach", "location-id", "administrative", "exactness", "location-class",
                     "feature-designation", "recipient-country", "recipient-region"))
+_ORG_ATTRS = frozenset(("ref", "type", "role", "activity-id", "provider-activity-id", "receiver-activity-id"))
 _NEEDS_NARRATIVE = frozenset(("description", "title", "name", "activity-description"))
 
 _DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?\s*$")
@@ -221,6 +222,8 @@ def valid_datetime(text: str) -> bool:
 
 
 def parse_decimal(text: str | None) -> Decimal | None:
+    if text is not None and text.isascii() and text.replace(".", "", 1).isdigit():
+        return Decimal(text)  # the usual 1500 or 1500.50, which the regular expression accepts
     if text is None or not _DECIMAL.match(text):
         return None
     try:
@@ -299,12 +302,11 @@ class _Reader:
         return pct
 
     def org(self, el: Any) -> Org:
-        attrs = {k: v for k, v in el.attrib.items() if k not in ("ref", "type", "role", "activity-id",
-                                                                  "provider-activity-id",
-                                                                  "receiver-activity-id") and k[0] != "{"}
-        return Org(self.narratives(el), el.get("ref"), el.get("type"), el.get("role"),
-                   el.get("activity-id") or el.get("provider-activity-id") or el.get("receiver-activity-id"),
-                   attrs)
+        given = dict(el.items())  # one call into lxml for all the attributes
+        get = given.get
+        attrs = {k: v for k, v in given.items() if k not in _ORG_ATTRS and k[0] != "{"}
+        return Org(self.narratives(el), get("ref"), get("type"), get("role"),
+                   get("activity-id") or get("provider-activity-id") or get("receiver-activity-id"), attrs)
 
     def value(self, el: Any, where: str, parent: Any) -> tuple[Decimal, str | None, date] | None:
         if el is None:
@@ -678,7 +680,7 @@ def verbatim(el: Any) -> str:
     """The element as XML text. Exclusive canonical XML (C14N) declares only the namespaces the
     element uses, not the ones it inherits from the activity (D-Portal's dstore...)."""
     try:
-        return bytes(etree.tostring(el, method="c14n", exclusive=True, with_comments=True)).decode("utf-8")
+        return etree.tostring(el, method="c14n", exclusive=True, with_comments=True).decode("utf-8")
     except etree.C14NError:  # e.g. a relative namespace URI in scope (D-Portal's xmlns:ns2="xml")
         clone = copy.deepcopy(el)
         clone.tail = None
