@@ -30,7 +30,7 @@ from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
 from cooptrack.web import api, api_imports, api_write, pages, pages_auth
 from cooptrack.web.auth import VerifiedTokens
-from cooptrack.web.cache import ResponseCache
+from cooptrack.web.cache import Memo, ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 from cooptrack.web.sessions import COOKIE as SESSION_COOKIE
 from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
@@ -64,7 +64,10 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.state.throttle = LoginThrottle()
     app.state.import_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cooptrack-import")
     app.state.job_progress = {}
-    app.state.cache = ResponseCache(store)
+    # COOPTRACK_RESPONSE_CACHE=off computes every answer afresh (to measure, or to rule the cache out).
+    caching = os.environ.get("COOPTRACK_RESPONSE_CACHE", "on").lower() not in ("off", "0", "no")
+    app.state.cache = ResponseCache(store, enabled=caching)
+    app.state.memo = Memo(app.state.cache.version, enabled=caching)
     mark_interrupted(store)
 
     @app.middleware("http")

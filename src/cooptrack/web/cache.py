@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -57,17 +58,17 @@ class DataVersion:
 class ResponseCache:
     """Rendered responses by (key, data version); least recently used out past ``size``."""
 
-    def __init__(self, store: Store, size: int = 512) -> None:
+    def __init__(self, store: Store, size: int = 512, enabled: bool = True) -> None:
         self.version = DataVersion(store)
+        self.enabled = enabled
         self.size = size
         self._items: OrderedDict[str, tuple[str, bytes, dict[str, str]]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def cacheable(path: str) -> bool:
-        return path.startswith(CACHED_PREFIXES)
+    def cacheable(self, path: str) -> bool:
+        return self.enabled and path.startswith(CACHED_PREFIXES)
 
     def get(self, key: str, version: str) -> tuple[bytes, dict[str, str]] | None:
         with self._lock:
@@ -88,3 +89,32 @@ class ResponseCache:
 
     def stats(self) -> dict[str, Any]:
         return {"entries": len(self._items), "hits": self.hits, "misses": self.misses}
+
+
+class Memo:
+    """Computed values (the dashboard's data) by (key, data version), for the pages, which cannot
+    share whole responses; least recently used out past ``size``."""
+
+    def __init__(self, version: DataVersion, size: int = 64, enabled: bool = True) -> None:
+        self.version = version
+        self.enabled = enabled
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        if not self.enabled:
+            return compute()
+        version = self.version.current()  # before computing: a change meanwhile is not hidden
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] == version:
+                self._items.move_to_end(key)
+                return found[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (version, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value

@@ -35,6 +35,7 @@ def environment(locale: str) -> Environment:
         trim_blocks=True, lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.tests["longer"] = lambda value, n: len(value) > n
     env.globals.update(formatter(locale).helpers())
     env.globals.update(locale=locale, LOCALES=LOCALES, LANGUAGE_NAMES=LANGUAGE_NAMES, NAV=NAV, qs=qs)
     return env

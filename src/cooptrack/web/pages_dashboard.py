@@ -22,18 +22,22 @@ router = APIRouter(include_in_schema=False)
 TRADE = ("trade_turnover", "exports", "imports")
 INVESTMENT = ("fdi_inflow", "fdi_stock")
 ENTERPRISES = ("enterprises", "joint_ventures")
+# The page's tables show the latest figures of each series (the charts and the API have all).
+RECENT_POINTS = 12
+RECENT_COLUMNS = 8
 
 
 @router.get("/programmes/{code}")
 def programme_page(request: Request, code: str, as_of: str | None = None,
                    ctx: Context = Depends(read_context)) -> Response:
     day = as_of_param(as_of)
-    data = programme_dashboard(ctx, code, day)
+    data = request.app.state.memo.get_or_compute(
+        ("dashboard", code, day), lambda: programme_dashboard(ctx, code, day))
     f = formatter(locale_of(request))
     reported = reported_groups(data["reported"])
     series = data["series"]
     return render(
-        request, "programme.html", d=data, as_of=day,
+        request, "programme.html", d=data, as_of=day, recent=RECENT_POINTS, columns=RECENT_COLUMNS,
         reported=reported,
         industries=industry_rows(data),
         trade_series=[s for s in series if s["indicator"] in TRADE],
