@@ -78,9 +78,11 @@ def test_each_worker_builds_the_app_from_the_environment(served, monkeypatch):
     monkeypatch.setenv("COOPTRACK_PUBLIC_READ", "1")
     app = from_environment()
     try:
-        assert TestClient(app).get("/api/v1/programmes").status_code == 200
+        client = TestClient(app)
+        assert client.get("/api/v1/programmes").headers["x-cache"] == "miss"
+        assert client.get("/api/v1/programmes").headers["x-cache"] == "hit"  # answered in front of the app
     finally:
-        app.state.store.dispose()
+        app.app.state.store.dispose()
         for name in ("cooptrack", "uvicorn", "uvicorn.error"):
             logging.getLogger(name).propagate = True
             logging.getLogger(name).handlers[:] = []

@@ -28,9 +28,9 @@ from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
-from cooptrack.web import api, api_imports, api_write, pages, pages_auth
+from cooptrack.web import api, api_imports, api_write, pages, pages_auth, pages_edit
 from cooptrack.web.auth import VerifiedTokens
-from cooptrack.web.cache import Memo, ResponseCache
+from cooptrack.web.cache import CachedReads, Memo, ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 from cooptrack.web.sessions import COOKIE as SESSION_COOKIE
 from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
@@ -90,6 +90,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.include_router(api_write.router)
     app.include_router(api_imports.router)
     app.include_router(pages_auth.router)
+    app.include_router(pages_edit.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -165,6 +166,16 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     return app
 
 
+def serve_cached(app: FastAPI) -> Any:
+    """The application with cached anonymous reads answered in front of it (see CachedReads)."""
+
+    def logged(path: str, rid: str) -> None:
+        access.info("request", extra={"request_id": rid, "method": "GET", "path": path, "status": 200,
+                                      "ms": 0.0, "actor": "anonymous", "cache": "hit"})
+
+    return CachedReads(app, app.state.cache, app.state.public_read, logged)
+
+
 async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Serve a read API answer from the cache when the database has not changed since it was
     computed; who may read is checked first, as for any request."""
@@ -208,7 +219,7 @@ def _authorize(request: Request) -> None:
     check_allowed(who, "read", request.app.state.public_read)
 
 
-def from_environment() -> FastAPI:
+def from_environment() -> Any:
     """The app as `cooptrack serve --workers N` starts it in each worker process: the database
     from COOPTRACK_DATABASE_URL, public reading from COOPTRACK_PUBLIC_READ=1."""
     from cooptrack.config import load_settings
@@ -217,7 +228,7 @@ def from_environment() -> FastAPI:
     logs.configure(os.environ.get("COOPTRACK_LOG_LEVEL", "info"))
     store = Store(load_settings().database_url)
     store.check()
-    return create_app(store, public_read=os.environ.get("COOPTRACK_PUBLIC_READ") == "1")
+    return serve_cached(create_app(store, public_read=os.environ.get("COOPTRACK_PUBLIC_READ") == "1"))
 
 
 def _rid(request: Request) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,8 @@ class DataVersion:
         self._lock = threading.Lock()
         self._sqlite: sqlite3.Connection | None = None
         self._sqlite_path = make_url(store.url).database if store.dialect == "sqlite" else None
+        # PostgreSQL's version is a round trip: not asked from the event loop (see CachedReads).
+        self.remote = self._sqlite_path is None
 
     def current(self) -> str:
         if self._sqlite_path is not None:
@@ -118,3 +121,40 @@ class Memo:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
+
+
+class CachedReads:
+    """An ASGI layer in front of the application: a GET of the read API by an anonymous reader of
+    a --public-read server, whose answer is cached for the current data version, is answered
+    here without going through routing, dependencies and a database session. Everything else
+    passes through unchanged (and the application fills the cache)."""
+
+    def __init__(self, app: Any, cache: ResponseCache, public_read: bool, on_hit: Callable[[str, str], None]) -> None:
+        self.app = app
+        self.cache = cache
+        self.public_read = public_read
+        self.on_hit = on_hit  # (path, request id): the access log line
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (scope["type"] != "http" or scope["method"] != "GET" or not self.public_read
+                or not self.cache.cacheable(scope["path"]) or self.cache.version.remote):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if b"authorization" in headers or b"cooptrack_session=" in headers.get(b"cookie", b""):
+            await self.app(scope, receive, send)
+            return
+        key = f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
+        hit = self.cache.get(key, self.cache.version.current())
+        if hit is None:
+            await self.app(scope, receive, send)
+            return
+        body, extra = hit
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given) else uuid.uuid4().hex[:16]
+        out = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"x-request-id", rid.encode()), (b"x-cache", b"hit")]
+        out += [(k.encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+        self.on_hit(scope["path"], rid)
