@@ -86,3 +86,36 @@ def test_each_worker_builds_the_app_from_the_environment(served, monkeypatch):
         for name in ("cooptrack", "uvicorn", "uvicorn.error"):
             logging.getLogger(name).propagate = True
             logging.getLogger(name).handlers[:] = []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite's one writer; PostgreSQL locks rows
+def test_sqlite_writer_held_too_long_is_503_with_retry_after(served, monkeypatch):
+    store, _ = served
+    import sqlite3
+
+    from cooptrack.services.users import add_user, create_token
+    from cooptrack.store import Store
+
+    with store.write() as session:
+        from cooptrack.services.context import Context
+
+        ctx = Context(session, "tester")
+        add_user(ctx, "erin", "editor")
+        token = create_token(ctx, "erin").token
+    monkeypatch.setenv("COOPTRACK_BUSY_TIMEOUT_MS", "200")
+    quick = Store(store.url)  # a server started with the short wait
+    client = TestClient(create_app(quick, public_read=True))
+    me = {"Authorization": f"Bearer {token}"}
+    tag = client.get("/api/v1/projects/bakad", headers=me).headers["etag"]
+    holder = sqlite3.connect(store.url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        busy = client.patch("/api/v1/projects/bakad", json={"description": "x"}, headers=me | {"If-Match": tag})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert busy.json()["error"]["code"] == "store_unavailable" and "busy" in busy.json()["error"]["message"]
+    done = client.patch("/api/v1/projects/bakad", json={"description": "x"}, headers=me | {"If-Match": tag})
+    assert done.status_code == 200  # nothing was written by the refused attempt: the same version still applies
+    quick.dispose()

@@ -3,6 +3,7 @@ busy timeout. PostgreSQL: the same migrations and code through psycopg 3."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,13 @@ from sqlalchemy.orm import Session
 from cooptrack.errors import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for another to finish (COOPTRACK_BUSY_TIMEOUT_MS, default
+    10 s); past it the web answers 503 with Retry-After and the CLI says the database is busy."""
+    text = os.environ.get("COOPTRACK_BUSY_TIMEOUT_MS", "")
+    return int(text) if text.isdigit() else BUSY_TIMEOUT_MS
 
 
 def redact(url: str) -> str:
@@ -43,8 +51,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
             "postgresql+psycopg://user:password@host:5432/name"
         ) from None
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kw)
-        _sqlite_setup(engine)
+        timeout = busy_timeout_ms()
+        engine = create_engine(url, connect_args={"timeout": timeout / 1000}, **kw)
+        _sqlite_setup(engine, timeout)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # JIT compiling costs more than it saves on cooptrack's short queries (measured in bench/).
@@ -56,7 +65,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
     )
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -64,7 +73,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
         cur.close()
 
     @event.listens_for(engine, "begin")
