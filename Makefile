@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/trade/run.py
 	$(BIN)/python bench/tabular/bench.py
 	$(BIN)/python bench/web/run.py
+	$(BIN)/python bench/team/run.py
 
 codes: install
 	$(BIN)/python scripts/build_codes.py

@@ -378,7 +378,7 @@ def project_rows(
         projects.append(
             {
                 "id": pid,
-                "code": f"P{info.index:03d}-{n:05d}",
+                "code": f"p{info.index:03d}-{n:05d}",  # a valid project id: lower case
                 "programme_id": info.id,
                 "industry_id": industry[0] if industry else None,
                 "title": f"{ref.sector_names.get(main, main)} project {n} in {country_name(host)}",

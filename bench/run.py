@@ -102,6 +102,19 @@ def _save_run(url: str, record: dict[str, Any]) -> None:
     RUNS_FILE.write_text(json.dumps(runs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def _old_ids(url: str) -> bool:
+    """Whether the register has project ids in upper case (generated before they were made valid)."""
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            upper = conn.exec_driver_sql("SELECT 1 FROM projects WHERE substr(code, 1, 1) = 'P' LIMIT 1").first()
+            return upper is not None
+    except Exception:
+        return False
+    finally:
+        store.dispose()
+
+
 def prepare(backend: Backend, opts: Options, regenerate: bool) -> None:
     """Generate the register unless one with the right counts (and seed) is there already."""
     store = Store(backend.url)
@@ -110,6 +123,8 @@ def prepare(backend: Backend, opts: Options, regenerate: bool) -> None:
     finally:
         store.dispose()
     expected = expected_counts(opts)
+    if counts and _old_ids(backend.url):
+        counts = {}  # made by a generator whose project ids the services refuse to edit: rebuild it
     previous = _load_runs().get(_redact(backend.url))
     same_seed = previous is None or previous.get("seed") == opts.seed
     if (
