@@ -131,3 +131,36 @@ def test_review_buttons(app, read):
     assert stale.status_code == 412 and 'data-testid="review-error"' in stale.text
     erin = signed_in(app, "erin")
     assert 'data-testid="reject-' not in erin.get("/claims?review=pending").text
+
+
+HEADER = "id,title,programme,host_country,partner_country,value,currency,value_date,sectors,status,status_date\n"
+
+
+def test_import_from_the_web_page(app, store):
+    erin = signed_in(app, "erin")
+    page = erin.get("/imports")
+    assert page.status_code == 200 and 'id="import-form"' in page.text
+    csrf = hidden(page.text, "csrf")
+    good = HEADER + "web-1,Web project,fresh-wind,KAZ,KOR,1000,USD,2019-06-30,21020:100,agreed,2019\n"
+    done = erin.post("/imports", data={"csrf": csrf, "kind": "projects"},
+                     files={"file": ("../../evil.csv", good.encode(), "text/csv")}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/imports/")
+    job = erin.get(done.headers["location"])
+    assert 'data-value="done"' in job.text and "evil.csv" in job.text and "1 created" in job.text
+    assert erin.get("/api/v1/projects/web-1").status_code == 200
+    before = count_rows(store)
+    bad = HEADER + "web-2,Bad,fresh-wind,Atlantis,KOR,1000,USD,2019-06-30,21020:100,agreed,2019\n"
+    refused = erin.post("/imports", data={"csrf": csrf, "kind": "projects"},
+                        files={"file": ("bad.csv", bad.encode(), "text/csv")})
+    assert 'data-value="refused"' in refused.text and 'data-testid="job-findings"' in refused.text
+    assert "Atlantis" in refused.text
+    after = count_rows(store)
+    assert after.pop("import_jobs") == before.pop("import_jobs") + 1 and after == before
+    wrong = erin.post("/imports", data={"csrf": csrf, "kind": "projects"},
+                      files={"file": ("p.xlsx", good.encode(), "application/octet-stream")})
+    assert wrong.status_code == 415 and 'data-testid="import-error"' in wrong.text
+    forged = erin.post("/imports", data={"csrf": "forged", "kind": "projects"},
+                       files={"file": ("p.csv", good.encode(), "text/csv")})
+    assert forged.status_code == 403
+    vic = signed_in(app, "vic")
+    assert vic.get("/imports").status_code == 403

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -59,22 +60,40 @@ async def upload(
     for a small file, 202 with a Location to poll for a large one. A job's `state` ends as
     `done` (written, or checked on a dry run), `refused` (findings with errors: nothing written),
     `failed` or `interrupted` (the server stopped: nothing written)."""
-    if kind not in KINDS:
-        message = f"kind '{kind}' is not an import kind; use one of {', '.join(KINDS)}"
-        raise InvalidInput(message, [Finding("bad_parameter", message, field="kind", value=kind)])
+    check_kind(kind)
     name = safe_filename(filename)
     limit = upload_limit()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the file is {int(declared):,} bytes, over the upload limit of {limit:,} bytes "
                        "(COOPTRACK_MAX_UPLOAD_MB); nothing was imported")
+    path, size = await save_upload(request.stream(), kind, name, limit)
+    job = JobInput(kind, path, dry_run, programme, skip_invalid)
+    job_id, finished = await launch(request, job, who.name, size)
+    store = store_of(request)
+    with store.read() as session:
+        row = session.get(ImportJob, job_id)
+        assert row is not None
+        return JSON(job_view(row), status_code=201 if finished else 202,
+                    headers={"Location": f"/api/v1/imports/{job_id}"})
+
+
+def check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        message = f"kind '{kind}' is not an import kind; use one of {', '.join(KINDS)}"
+        raise InvalidInput(message, [Finding("bad_parameter", message, field="kind", value=kind)])
+
+
+async def save_upload(chunks: AsyncIterator[bytes], kind: str, name: str, limit: int) -> tuple[Path, int]:
+    """The upload, counted against the limit as it arrives, in a private folder under its safe
+    name; refused (and removed) when too large, empty or not what its kind and name say."""
     folder = Path(tempfile.mkdtemp(prefix="cooptrack-upload-"))
     path = folder / name
     try:
         size = 0
         head = b""
         with path.open("wb") as out:
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise TooLarge(f"the file is over the upload limit of {limit:,} bytes "
@@ -86,34 +105,36 @@ async def upload(
             raise InvalidInput("the request body is empty: send the file itself as the body",
                                [Finding("empty_upload", "the request body is empty", field="body")])
         sniff(kind, name, head)
-        job = JobInput(kind, path, dry_run, programme, skip_invalid)
-        store = store_of(request)
-        rid = getattr(request.state, "request_id", None)
-        job_id = await run_in_threadpool(create_job, store, job, who.name, rid)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return path, size
+
+
+async def launch(request: Request, job: JobInput, actor: str, size: int) -> tuple[int, bool]:
+    """Record the job and run it: at once for a small file (returns finished=True), else in the
+    background. The upload's folder is removed when the job ends."""
+    store = store_of(request)
+    rid = getattr(request.state, "request_id", None)
+    try:
+        job_id = await run_in_threadpool(create_job, store, job, actor, rid)
+    except BaseException:
+        shutil.rmtree(job.path.parent, ignore_errors=True)
         raise
     live: dict[int, tuple[int, int | None]] = request.app.state.job_progress
 
     def work() -> None:
         try:
-            run_job(store, job_id, job, who.name, rid, lambda done, total: live.__setitem__(job_id, (done, total)))
+            run_job(store, job_id, job, actor, rid, lambda done, total: live.__setitem__(job_id, (done, total)))
         finally:
             live.pop(job_id, None)
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(job.path.parent, ignore_errors=True)
 
-    location = f"/api/v1/imports/{job_id}"
     if size <= SYNC_LIMIT:
         await run_in_threadpool(work)
-        with store.read() as session:
-            row = session.get(ImportJob, job_id)
-            assert row is not None
-            return JSON(job_view(row), status_code=201, headers={"Location": location})
+        return job_id, True
     executor(request).submit(work)
-    with store.read() as session:
-        row = session.get(ImportJob, job_id)
-        assert row is not None
-        return JSON(job_view(row), status_code=202, headers={"Location": location})
+    return job_id, False
 
 
 @router.get("/imports/{job_id}", response_class=JSON, summary="An import job: state, progress, findings report")

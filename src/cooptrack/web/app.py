@@ -28,7 +28,7 @@ from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
-from cooptrack.web import api, api_imports, api_write, pages, pages_auth, pages_edit
+from cooptrack.web import api, api_imports, api_write, pages, pages_auth, pages_edit, pages_imports
 from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.cache import CachedReads, Memo, ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
@@ -91,6 +91,7 @@ def create_app(store: Store, public_read: bool = True) -> FastAPI:
     app.include_router(api_imports.router)
     app.include_router(pages_auth.router)
     app.include_router(pages_edit.router)
+    app.include_router(pages_imports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -34,7 +34,7 @@ FIELDS = ("title", "description", "host_country", "partner_country", "value", "c
 LABELS = {f.replace("_", " "): f for f in FIELDS}
 
 
-def _signed_in(request: Request, action: str) -> str:
+def signed_in(request: Request, action: str) -> str:
     """The name of the signed-in user allowed to ``action``; the form's token checked for a POST."""
     with store_of(request).read() as session:
         who = identify(request, Context(session, actor="anonymous"))
@@ -75,7 +75,7 @@ def _by_field(findings: list[Finding]) -> tuple[dict[str, list[str]], list[str]]
 
 @router.get("/projects/{code}/edit")
 def edit_form(request: Request, code: str) -> Response:
-    _signed_in(request, "edit")
+    signed_in(request, "edit")
     with store_of(request).read() as session:
         detail = project_detail(Context(session, actor="web"), code)
     return render(request, "project_edit.html", p=detail, values=_current_values(detail), version=detail["version"],
@@ -84,7 +84,7 @@ def edit_form(request: Request, code: str) -> Response:
 
 @router.post("/projects/{code}/edit")
 async def edit_save(request: Request, code: str) -> Response:
-    actor = _signed_in(request, "edit")
+    actor = signed_in(request, "edit")
     form = await _form(request)
     given = {f: str(form.get(f, "")).strip() for f in FIELDS}
     version = int_param(str(form.get("version", "")), "version", 0)
@@ -119,7 +119,7 @@ async def edit_save(request: Request, code: str) -> Response:
 
 @router.post("/projects/{code}/status")
 async def status_save(request: Request, code: str) -> Response:
-    actor = _signed_in(request, "edit")
+    actor = signed_in(request, "edit")
     form = await _form(request)
     spec = StatusSpec(code, str(form.get("status", "")), str(form.get("effective", "")).strip(),
                       str(form.get("source", "")).strip() or None, str(form.get("note", "")).strip() or None,
@@ -138,7 +138,7 @@ async def status_save(request: Request, code: str) -> Response:
 
 @router.post("/claims/{claim_id}/review")
 async def claim_review(request: Request, claim_id: int) -> Response:
-    actor = _signed_in(request, "review")
+    actor = signed_in(request, "review")
     form = await _form(request)
     decision = str(form.get("decision", ""))
     version = int_param(str(form.get("version", "")), "version", 0)
@@ -165,7 +165,7 @@ async def claim_review(request: Request, claim_id: int) -> Response:
 @router.get("/audit")
 def audit_page(request: Request, entity: str | None = None, actor: str | None = None, action: str | None = None,
                since: str | None = None, until: str | None = None, page: str | None = None) -> Response:
-    _signed_in(request, "read")
+    signed_in(request, "read")
     number = int_param(page, "page", 1)
     if number < 1:
         message = f"page {number} is not a page number; pages count from 1"
