@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from cooptrack import codes
 from cooptrack.domain.indicators import FLOWS
@@ -130,19 +130,33 @@ def _trade_sections(ctx: Context, parties: list[str], as_of: date | None) -> lis
     partner, flow, period and chapter), so a chapter total is never added to its own headings."""
     if len(parties) < 2:
         return []
-    query = (
-        select(Indicator.code, Observation.reporter, Observation.partner, Observation.unit, Observation.period,
-               Observation.period_start, Observation.hs_code, Observation.value)
-        .join(Indicator, Indicator.id == Observation.indicator_id)
-        .where(Indicator.code.in_(FLOWS), Observation.reporter.in_(parties), Observation.partner.in_(parties),
-               Observation.hs_code.is_not(None), known_by(as_of))
-    )
-    # Summed here, not in SQL: SQLite would add the exact amounts as floats.
+    where = (Indicator.code.in_(FLOWS), Observation.reporter.in_(parties), Observation.partner.in_(parties),
+             Observation.hs_code.is_not(None), known_by(as_of))
     sums: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
     starts: dict[str, date] = {}
-    for flow, reporter, partner, unit, period, start, hs, value in ctx.session.execute(query):
-        sums[(flow, reporter, partner, unit, period, hs[:2], len(hs))] += value
-        starts[period] = start
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        # NUMERIC sums are exact: let the database add the chapters up.
+        chapter, level = func.substr(Observation.hs_code, 1, 2), func.length(Observation.hs_code)
+        grouped = (
+            select(Indicator.code, Observation.reporter, Observation.partner, Observation.unit, Observation.period,
+                   func.min(Observation.period_start), chapter, level, func.sum(Observation.value))
+            .join(Indicator, Indicator.id == Observation.indicator_id).where(*where)
+            .group_by(Indicator.code, Observation.reporter, Observation.partner, Observation.unit,
+                      Observation.period, chapter, level)
+        )
+        for flow, reporter, partner, unit, period, start, chap, lev, total in ctx.session.execute(grouped):
+            sums[(flow, reporter, partner, unit, period, chap, lev)] = Decimal(total)
+            starts[period] = min(start, starts.get(period, start))
+    else:
+        # Summed here, not in SQL: SQLite would add the exact amounts as floats.
+        query = (
+            select(Indicator.code, Observation.reporter, Observation.partner, Observation.unit, Observation.period,
+                   Observation.period_start, Observation.hs_code, Observation.value)
+            .join(Indicator, Indicator.id == Observation.indicator_id).where(*where)
+        )
+        for flow, reporter, partner, unit, period, start, hs, value in ctx.session.execute(query):
+            sums[(flow, reporter, partner, unit, period, hs[:2], len(hs))] += value
+            starts[period] = start
     # Keep, per chapter, the coarsest level reported (a chapter total is not to be added to its headings).
     best: dict[tuple[Any, ...], tuple[int, Decimal]] = {}
     for (flow, reporter, partner, unit, period, chap, lev), value in sums.items():
