@@ -993,6 +993,8 @@ def _wipe(store: Store) -> None:
     with store.engine.begin() as conn:
         meta.reflect(conn)
         meta.drop_all(conn)
+        # the audit log's guard (migration 0005) lives outside the tables
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS cooptrack_audit_append_only() CASCADE")
 
 
 def _refuse_unless_bench(store: Store) -> None:
