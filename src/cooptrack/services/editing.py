@@ -38,6 +38,17 @@ def _unknown(changes: dict[str, Any], allowed: tuple[str, ...], kind: str) -> No
         raise InvalidInput.from_findings(findings)
 
 
+def _apply(ctx: Context, row: Any, values: dict[str, Any], entity: str, key: object) -> None:
+    """Set checked values on a row; audit the change when there is one (the version moves only then)."""
+    before = audit.snapshot(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    ctx.session.flush()
+    after = audit.snapshot(row)
+    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        audit.record(ctx, "update", entity, key, before, after)
+
+
 def programme_view(p: Programme) -> dict[str, Any]:
     return {"code": p.code, "name": p.name, "aliases": p.aliases, "description": p.description, "signed": p.signed,
             "signed_occasion": p.signed_occasion, "period_start": p.period_start, "period_end": p.period_end,
@@ -67,13 +78,7 @@ def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_
         if key in changes:
             values[key] = changes[key] or None
     checks.done()
-    before = audit.snapshot(programme)
-    for key, value in values.items():
-        setattr(programme, key, value)
-    ctx.session.flush()
-    after = audit.snapshot(programme)
-    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
-        audit.record(ctx, "update", "programme", programme.code, before, after)
+    _apply(ctx, programme, values, "programme", programme.code)
     return programme
 
 
@@ -183,12 +188,6 @@ def update_observation(ctx: Context, observation_id: int, changes: dict[str, Any
         source = checks.run(get_source, ctx, changes["source"]) if changes["source"] else None
         values["source_id"] = source.id if source else None
     checks.done()
-    before = audit.snapshot(o)
-    for key, value in values.items():
-        setattr(o, key, value)
-    ctx.session.flush()
-    after = audit.snapshot(o)
-    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
-        audit.record(ctx, "update", "observation", o.id, before, after)
+    _apply(ctx, o, values, "observation", o.id)
     return o
 
