@@ -51,7 +51,7 @@ def chromium() -> str:
 def base_url(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = demo_store(tmp_path_factory.mktemp("browser"))
     try:
-        with serve(create_app(store)) as base:
+        with serve(create_app(store, public_read=True)) as base:
             yield base
     finally:
         store.dispose()

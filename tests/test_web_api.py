@@ -38,7 +38,7 @@ def client(store, write):
             add_observation(ctx, ObservationSpec("exports", "KAZ", "2019", value, "USD", partner="KOR", hs_code=hs))
         add_observation(ctx, ObservationSpec("imports", "KAZ", "2019", "300000000", "USD", partner="KOR",
                                               hs_code="8703"))
-    with TestClient(create_app(store)) as c:
+    with TestClient(create_app(store, public_read=True)) as c:
         yield c
 
 

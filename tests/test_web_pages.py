@@ -55,7 +55,7 @@ def client(store, write):
         add_observation(ctx, ObservationSpec("imports", "KAZ", "2019", "300000000", "USD", partner="KOR",
                                               hs_code="8703"))
         register_programme(ctx, ProgrammeSpec("empty-one", "An empty programme", ["UZB", "KOR"]))
-    with TestClient(create_app(store)) as c:
+    with TestClient(create_app(store, public_read=True)) as c:
         yield c
 
 

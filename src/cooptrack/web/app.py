@@ -41,7 +41,7 @@ STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_app(store: Store, public_read: bool = True) -> FastAPI:
+def create_app(store: Store, *, public_read: bool) -> FastAPI:
     """The application for ``store``. ``public_read``: anonymous users may read (and nothing
     else); without it every request must be signed in."""
     @asynccontextmanager
