@@ -65,3 +65,18 @@ def test_errors_and_other_paths_are_not_cached(loaded):
         bad = client.get("/api/v1/projects?status=foo")
         assert bad.status_code == 400 and "x-cache" not in bad.headers
     assert "x-cache" not in client.get("/programmes/fresh-wind").headers
+
+
+def test_the_cache_keeps_to_its_size_in_bytes(loaded):
+    from cooptrack.web.cache import ResponseCache
+
+    store, _ = loaded
+    cache = ResponseCache(store, max_bytes=1000)
+    for i in range(10):
+        cache.put(f"k{i}", "v", b"x" * 200, {})
+    assert cache.stats()["entries"] == 5 and cache.get("k9", "v") is not None and cache.get("k0", "v") is None
+    cache.put("big", "v", b"x" * 600, {})  # over a quarter of the budget: not kept
+    assert cache.get("big", "v") is None
+    cache.put("k9", "v", b"y" * 100, {})  # replacing an entry gives its bytes back
+    assert cache.get("k9", "v") == (b"y" * 100, {})
+    cache.version.close()

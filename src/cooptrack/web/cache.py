@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from cooptrack.store import Store
 
@@ -50,8 +51,11 @@ class DataVersion:
                 if self._sqlite is None:
                     self._sqlite = sqlite3.connect(self._sqlite_path, check_same_thread=False)
                 return f"s{self._sqlite.execute('PRAGMA data_version').fetchone()[0]}"
-        with self.store.engine.connect() as conn:
-            return f"p{conn.execute(text('SELECT pg_current_wal_lsn()')).scalar_one()}"
+        try:
+            with self.store.engine.connect() as conn:
+                return f"p{conn.execute(text('SELECT pg_current_wal_lsn()')).scalar_one()}"
+        except DBAPIError:  # e.g. a standby, where the WAL position cannot be asked: never serve from cache
+            return f"x{uuid.uuid4().hex}"
 
     def close(self) -> None:
         if self._sqlite is not None:
@@ -61,10 +65,12 @@ class DataVersion:
 class ResponseCache:
     """Rendered responses by (key, data version); least recently used out past ``size``."""
 
-    def __init__(self, store: Store, size: int = 512, enabled: bool = True) -> None:
+    def __init__(self, store: Store, size: int = 512, enabled: bool = True, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.version = DataVersion(store)
         self.enabled = enabled
         self.size = size
+        self.max_bytes = max_bytes  # the bodies kept, in all
+        self._bytes = 0
         self._items: OrderedDict[str, tuple[str, bytes, dict[str, str]]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -84,11 +90,17 @@ class ResponseCache:
             return found[1], found[2]
 
     def put(self, key: str, version: str, body: bytes, headers: dict[str, str]) -> None:
+        if len(body) > self.max_bytes // 4:
+            return  # too big to be worth keeping
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
             self._items[key] = (version, body, headers)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._bytes += len(body)
+            while len(self._items) > self.size or self._bytes > self.max_bytes:
+                _key, (_version, dropped, _headers) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
 
     def stats(self) -> dict[str, Any]:
         return {"entries": len(self._items), "hits": self.hits, "misses": self.misses}
