@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 
 from cooptrack.domain.money import Rate, RateTable, check_currency
 from cooptrack.errors import AlreadyExists
@@ -63,7 +65,34 @@ def list_rates(ctx: Context, currency: str | None = None) -> list[ExchangeRate]:
     return list(ctx.session.scalars(query))
 
 
+_TABLES: dict[tuple[Any, ...], RateTable] = {}
+_TABLES_LOCK = threading.Lock()
+
+
 def rate_table(ctx: Context) -> RateTable:
+    """Every recorded rate. A read transaction reuses the table built for the same rates (their
+    count, highest id, sum of versions and last change: any insert, edit or removal changes them); a write
+    transaction always builds its own, as it may see rates not committed yet."""
+    bind = ctx.session.get_bind()
+    if not isinstance(bind, Engine):
+        return _build(ctx)
+    # the last change's time too: a database emptied and refilled may repeat the counts
+    count, top, versions, changed = ctx.session.execute(
+        select(func.count(ExchangeRate.id), func.max(ExchangeRate.id), func.sum(ExchangeRate.version),
+               func.max(ExchangeRate.updated_at))).one()
+    key = (str(bind.url), count, top, versions, changed)
+    with _TABLES_LOCK:
+        found = _TABLES.get(key)
+    if found is None:
+        found = _build(ctx)
+        with _TABLES_LOCK:
+            if len(_TABLES) > 16:
+                _TABLES.clear()
+            _TABLES[key] = found
+    return found
+
+
+def _build(ctx: Context) -> RateTable:
     return RateTable(
         Rate(r.currency, validate.period(r.period, "period"), r.per_usd, r.source) for r in list_rates(ctx)
     )
