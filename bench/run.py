@@ -349,17 +349,18 @@ def report(backends: list[Backend], opts: Options, runs: int, started: datetime)
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping everything else."""
+def write_results(section: str, path: Path = RESULTS, start: str = START, end: str = END) -> None:
+    """Replace a benchmark's section of RESULTS.md, between its ``start`` and ``end`` markers (or
+    add it), keeping everything else."""
     try:
         current = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         current = (
             "# Benchmark results\n\nWritten by the scripts in `bench/`; see `bench/README.md`.\n"
         )
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
+    if start in current and end in current:
+        before, rest = current.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
         new = before + section + ("\n" + after if after else "")
     else:
         new = current.rstrip("\n") + "\n\n" + section

@@ -84,11 +84,8 @@ overview_bench = _load_overview_bench()
 
 
 def write_results(section: str, path: Path) -> None:
-    """bench/run.py's ``write_results`` with this benchmark's markers (bench/run.py is left alone)."""
-    original = overview_bench.write_results
-    rebound = types.FunctionType(original.__code__, {**original.__globals__, "START": START, "END": END},
-                                 original.__name__, original.__defaults__)
-    rebound(section, path)
+    """This benchmark's section of bench/RESULTS.md, between its own markers."""
+    overview_bench.write_results(section, path, start=START, end=END)
 
 
 def others_running() -> list[str]:

@@ -57,9 +57,9 @@ OVERVIEW_RATIO_TARGET = 2.0
 DASHBOARD_P95_TARGET_MS = 150.0
 HOST = "127.0.0.1"
 MIN_ROUNDS = 5  # a measured run should see each connection complete at least this many requests
-FULL = "Datasette, full SQL"
+FULL = "Datasette, full SQL"  # the overview's Datasette run with OVERVIEW_SQL + FULL_EXTRA_SQL
 # cooptrack with its response cache off (COOPTRACK_RESPONSE_CACHE=off): every request computes its answer
-UNCACHED = "cooptrack, cache off"  # the overview's Datasette run with OVERVIEW_SQL + FULL_EXTRA_SQL
+UNCACHED = "cooptrack, cache off"
 
 
 def _load_overview_bench() -> types.ModuleType:
@@ -76,12 +76,8 @@ overview_bench = _load_overview_bench()
 
 
 def write_results(section: str, path: Path) -> None:
-    """bench/run.py's ``write_results`` with this benchmark's markers: the same function, bound to
-    a copy of its globals with START and END replaced (bench/run.py itself is left alone)."""
-    original = overview_bench.write_results
-    rebound = types.FunctionType(original.__code__, {**original.__globals__, "START": START, "END": END},
-                                 original.__name__, original.__defaults__)
-    rebound(section, path)
+    """This benchmark's section of bench/RESULTS.md, between its own markers."""
+    overview_bench.write_results(section, path, start=START, end=END)
 
 
 # -- the SQL Datasette runs for the overview ------------------------------------------------------
