@@ -24,17 +24,24 @@ from cooptrack.services.context import Context
 from cooptrack.services.observations import get_indicator, known_by
 from cooptrack.services.overview import UNRECORDED
 from cooptrack.services.programmes import get_programme
-from cooptrack.services.projects import get_project, history
+from cooptrack.services.projects import get_project
 from cooptrack.services.rates import rate_table
 from cooptrack.services.sources import get_source
 from cooptrack.store.models import (
     Claim,
+    FinanceRecord,
     Indicator,
+    Industry,
+    Location,
     Observation,
+    Organisation,
+    Participant,
     Programme,
     Project,
+    ProjectDocument,
     ProjectSector,
     Source,
+    StatusEvent,
 )
 
 MAX_PAGE_SIZE = 500
@@ -193,16 +200,29 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
             query = query.outerjoin(Programme, Programme.id == Project.programme_id)
         ids = list(ctx.session.scalars(query.order_by(*order).offset((q.page - 1) * q.page_size).limit(q.page_size)))
         projects = _load(ctx, ids)
-    return ProjectPage([project_row(p, rates) for p in projects], total, q.page, q.page_size, q)
+    return ProjectPage([project_row(p, dacs, rates) for p, dacs in projects], total, q.page, q.page_size, q)
 
 
-def _load(ctx: Context, ids: list[int]) -> list[Project]:
+LIST_COLUMNS = (Project.id, Project.code, Project.title, Programme.code.label("programme"),
+                Industry.name.label("industry"), Project.status, Project.status_effective, Project.host_country,
+                Project.partner_country, Project.value_amount, Project.value_currency, Project.value_date,
+                Project.version)
+
+
+def _load(ctx: Context, ids: list[int]) -> list[tuple[Any, list[str]]]:
+    """The listed columns of the projects ``ids`` (in that order) with their DAC codes: two plain
+    queries, no objects."""
     if not ids:
         return []
-    found = {p.id: p for p in ctx.session.scalars(
-        select(Project).where(Project.id.in_(ids))
-        .options(selectinload(Project.programme), selectinload(Project.industry), selectinload(Project.sectors)))}
-    return [found[i] for i in ids]
+    found = {row.id: row for row in ctx.session.execute(
+        select(*LIST_COLUMNS).outerjoin(Programme, Programme.id == Project.programme_id)
+        .outerjoin(Industry, Industry.id == Project.industry_id).where(Project.id.in_(ids)))}
+    sectors: dict[int, list[str]] = defaultdict(list)
+    for pid, dac in ctx.session.execute(select(ProjectSector.project_id, ProjectSector.dac_code)
+                                        .where(ProjectSector.project_id.in_(ids))
+                                        .order_by(ProjectSector.project_id, ProjectSector.dac_code)):
+        sectors[pid].append(dac)
+    return [(found[i], sectors.get(i, [])) for i in ids]
 
 
 def _usd(rates: RateTable, amount: Decimal | None, currency: str | None, value_date: date | None) -> Decimal | None:
@@ -212,16 +232,15 @@ def _usd(rates: RateTable, amount: Decimal | None, currency: str | None, value_d
     return conversion.usd if conversion else None
 
 
-def project_row(p: Project, rates: RateTable) -> dict[str, Any]:
+def project_row(p: Any, sectors: list[str], rates: RateTable) -> dict[str, Any]:
+    """A project as the list shows it; ``p`` holds LIST_COLUMNS."""
     conversion = (rates.to_usd(Money(p.value_amount, p.value_currency, p.value_date))
                   if p.value_amount is not None and p.value_currency else None)
     return {
-        "code": p.code, "title": p.title,
-        "programme": p.programme.code if p.programme else None,
-        "industry": p.industry.name if p.industry else None,
+        "code": p.code, "title": p.title, "programme": p.programme, "industry": p.industry,
         "status": p.status or UNRECORDED, "status_since": p.status_effective,
         "host_country": p.host_country, "partner_country": p.partner_country,
-        "sectors": [s.dac_code for s in p.sectors],
+        "sectors": sectors,
         "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date}
                   if p.value_amount is not None else None),
         "usd": conversion.usd if conversion else None,
@@ -231,44 +250,90 @@ def project_row(p: Project, rates: RateTable) -> dict[str, Any]:
     }
 
 
+SOURCE_REF = (Source.id, Source.code, Source.title, Source.publisher, Source.published, Source.url, Source.kind)
+
+
+def _source_refs(ctx: Context, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """source_ref of each source, read without the source's text."""
+    if not ids:
+        return {}
+    return {sid: {"id": scode or str(sid), "title": title, "publisher": publisher, "published": published,
+                  "url": url, "kind": kind}
+            for sid, scode, title, publisher, published, url, kind
+            in ctx.session.execute(select(*SOURCE_REF).where(Source.id.in_(sorted(ids))))}
+
+
 def project_detail(ctx: Context, code: str) -> dict[str, Any]:
-    p = get_project(ctx, code)
+    """A project with its money, participants, history and claims. Read with plain queries, one
+    per kind of child record (the API's most frequent read; no object loading per attribute)."""
+    row = ctx.session.execute(
+        select(Project.id, Project.title, Project.description, Project.aliases, Programme.code, Programme.name,
+               Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
+               Project.value_currency, Project.value_date, Project.value_source_id, Project.value_claim_id,
+               Project.planned_start, Project.planned_end, Project.actual_start, Project.actual_end,
+               Project.iati_identifier, Project.status, Project.source_id, Project.version)
+        .outerjoin(Programme, Programme.id == Project.programme_id)
+        .outerjoin(Industry, Industry.id == Project.industry_id)
+        .where(Project.code == code)).first()
+    if row is None:
+        get_project(ctx, code)  # its not-found message
+    assert row is not None
+    (pid, title, description, aliases, programme_code, programme_name, industry, host, partner, amount, currency,
+     value_date, value_source_id, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id,
+     status, source_id, version) = row
     conversion = None
-    if p.value_amount is not None and p.value_currency:
-        conversion = rate_table(ctx).to_usd(Money(p.value_amount, p.value_currency, p.value_date))
-    claims = list(ctx.session.scalars(select(Claim).where(Claim.project_id == p.id).order_by(Claim.id)))
-    value_source = ctx.session.get(Source, p.value_source_id) if p.value_source_id else None
+    if amount is not None and currency:
+        conversion = rate_table(ctx).to_usd(Money(amount, currency, value_date))
+    session = ctx.session
+    sectors = session.execute(select(ProjectSector.dac_code, ProjectSector.percent)
+                              .where(ProjectSector.project_id == pid).order_by(ProjectSector.dac_code)).all()
+    participants = session.execute(
+        select(Organisation.name, Participant.role, Organisation.country)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .where(Participant.project_id == pid).order_by(Participant.id)).all()
+    locations = session.execute(select(Location.name, Location.country).where(Location.project_id == pid)
+                                .order_by(Location.id)).all()
+    events = session.execute(
+        select(StatusEvent.status, StatusEvent.effective, StatusEvent.recorded_at, StatusEvent.source_id,
+               StatusEvent.claim_id, StatusEvent.note, StatusEvent.reopen, StatusEvent.backdated)
+        .where(StatusEvent.project_id == pid).order_by(StatusEvent.effective_start, StatusEvent.id)).all()
+    finance = session.execute(
+        select(FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transaction_date, FinanceRecord.period_start,
+               FinanceRecord.amount, FinanceRecord.currency, FinanceRecord.description)
+        .where(FinanceRecord.project_id == pid).order_by(FinanceRecord.id)).all()
+    documents = session.execute(select(ProjectDocument.source_id, ProjectDocument.category)
+                                .where(ProjectDocument.project_id == pid).order_by(ProjectDocument.position)).all()
+    claims = list(session.scalars(select(Claim).where(Claim.project_id == pid).order_by(Claim.id)))
+    refs = _source_refs(ctx, {i for i in (value_source_id, source_id) if i is not None}
+                        | {e.source_id for e in events if e.source_id is not None} | {d.source_id for d in documents})
     return {
-        "code": p.code, "title": p.title, "description": p.description, "aliases": p.aliases,
-        "programme": p.programme.code if p.programme else None,
-        "programme_name": p.programme.name if p.programme else None,
-        "industry": p.industry.name if p.industry else None,
-        "host_country": p.host_country, "partner_country": p.partner_country,
-        "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date,
-                   "source": source_ref(value_source), "claim": p.value_claim_id}
-                  if p.value_amount is not None else None),
+        "code": code, "title": title, "description": description, "aliases": aliases,
+        "programme": programme_code, "programme_name": programme_name, "industry": industry,
+        "host_country": host, "partner_country": partner,
+        "value": ({"amount": amount, "currency": currency, "value_date": value_date,
+                   "source": refs.get(value_source_id) if value_source_id else None, "claim": value_claim_id}
+                  if amount is not None else None),
         "usd": ({"amount": conversion.usd, "rate": conversion.rate, "rate_period": conversion.rate_period,
                  "rate_source": conversion.rate_source} if conversion else None),
-        "sectors": [{"code": s.dac_code, "percent": s.percent,
-                     "name": (found.name if (found := codes.sector(s.dac_code)) else None)} for s in p.sectors],
-        "participants": [{"name": x.organisation.name, "role": x.role, "country": x.organisation.country}
-                         for x in p.participants],
-        "locations": [{"name": loc.name, "country": loc.country} for loc in p.locations],
-        "planned": {"start": p.planned_start, "end": p.planned_end},
-        "actual": {"start": p.actual_start, "end": p.actual_end},
-        "iati_identifier": p.iati_identifier,
-        "status": p.status,
+        "sectors": [{"code": dac, "percent": percent,
+                     "name": (found.name if (found := codes.sector(dac)) else None)} for dac, percent in sectors],
+        "participants": [{"name": name, "role": role, "country": country} for name, role, country in participants],
+        "locations": [{"name": name, "country": country} for name, country in locations],
+        "planned": {"start": planned_start, "end": planned_end},
+        "actual": {"start": actual_start, "end": actual_end},
+        "iati_identifier": iati_id,
+        "status": status,
         "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
-                     "source": (e.source.code or str(e.source.id)) if e.source else None,
-                     "source_title": e.source.title if e.source else None, "claim": e.claim_id,
-                     "note": e.note, "reopen": e.reopen, "backdated": e.backdated} for e in history(ctx, p)],
+                     "source": refs[e.source_id]["id"] if e.source_id is not None else None,
+                     "source_title": refs[e.source_id]["title"] if e.source_id is not None else None,
+                     "claim": e.claim_id, "note": e.note, "reopen": e.reopen, "backdated": e.backdated}
+                    for e in events],
         "finance": [{"kind": f.kind, "type": f.type, "date": f.transaction_date or f.period_start,
-                     "amount": f.amount, "currency": f.currency, "description": f.description}
-                    for f in p.finance],
-        "documents": [{"source": source_ref(d.source), "category": d.category} for d in p.documents],
-        "source": source_ref(ctx.session.get(Source, p.source_id)) if p.source_id else None,
+                     "amount": f.amount, "currency": f.currency, "description": f.description} for f in finance],
+        "documents": [{"source": refs[d.source_id], "category": d.category} for d in documents],
+        "source": refs.get(source_id) if source_id else None,
         "claims": [claim_view(c) for c in claims],
-        "version": p.version,
+        "version": version,
     }
 
 
@@ -375,19 +440,22 @@ def observation_views(ctx: Context, indicator: str | None = None, reporter: str 
         conditions.append(Observation.hs_code.startswith(hs_code))
     total = ctx.session.scalar(select(func.count(Observation.id)).where(*conditions)) or 0
     rows = ctx.session.execute(
-        select(Observation, Indicator.code, Source)
+        select(Observation.id, Indicator.code.label("indicator"), Observation.reporter, Observation.partner,
+               Observation.hs_code, Observation.period, Observation.value, Observation.unit, Observation.value_basis,
+               Observation.quantity, Observation.quantity_unit, Observation.net_weight_kg, Observation.flags,
+               Observation.note, Observation.claim_id, Observation.source_id, Observation.version)
         .join(Indicator, Indicator.id == Observation.indicator_id)
-        .outerjoin(Source, Source.id == Observation.source_id)
         .where(*conditions)
         .order_by(Observation.period_start, Observation.id)
         .offset((page - 1) * page_size).limit(page_size)).all()
+    refs = _source_refs(ctx, {o.source_id for o in rows if o.source_id is not None})
     return [
-        {"id": o.id, "indicator": code, "reporter": o.reporter, "partner": o.partner, "hs_code": o.hs_code,
+        {"id": o.id, "indicator": o.indicator, "reporter": o.reporter, "partner": o.partner, "hs_code": o.hs_code,
          "period": o.period, "value": o.value, "unit": o.unit, "value_basis": o.value_basis,
          "quantity": o.quantity, "quantity_unit": o.quantity_unit, "net_weight_kg": o.net_weight_kg,
          "flags": [f for f in o.flags.split(",") if f], "note": o.note, "claim": o.claim_id,
-         "source": source_ref(src), "version": o.version}
-        for o, code, src in rows
+         "source": refs.get(o.source_id) if o.source_id is not None else None, "version": o.version}
+        for o in rows
     ], total
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
+from sqlalchemy import select
+
 from cooptrack.domain.indicators import FLAGS
 from cooptrack.domain.money import check_amount
 from cooptrack.errors import InvalidInput, NotFound, StaleVersion
@@ -17,7 +19,7 @@ from cooptrack.services.context import Checks, Context
 from cooptrack.services.programmes import get_programme
 from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
 from cooptrack.services.sources import get_source
-from cooptrack.store.models import Observation, Programme, Project, Source
+from cooptrack.store.models import Indicator, Observation, Programme, Project, Source
 
 PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end")
 PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec) if f.name not in ("code", "iati_identifier"))
@@ -157,6 +159,24 @@ def observation_view(o: Observation) -> dict[str, Any]:
             "hs_code": o.hs_code, "period": o.period, "value": o.value, "unit": o.unit,
             "flags": [f for f in o.flags.split(",") if f], "note": o.note,
             "source": (o.source.code or str(o.source.id)) if o.source else None, "version": o.version}
+
+
+def read_observation(ctx: Context, observation_id: int) -> dict[str, Any]:
+    """The observation as observation_view shows it, read in one query (the read API's path)."""
+    row = ctx.session.execute(
+        select(Observation.id, Indicator.code, Observation.reporter, Observation.partner, Observation.hs_code,
+               Observation.period, Observation.value, Observation.unit, Observation.flags, Observation.note,
+               Source.code, Source.id, Observation.version)
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .outerjoin(Source, Source.id == Observation.source_id)
+        .where(Observation.id == observation_id)).first()
+    if row is None:
+        get_observation(ctx, observation_id)  # its not-found message
+    assert row is not None
+    oid, indicator, reporter, partner, hs_code, period, value, unit, flags, note, scode, sid, version = row
+    return {"id": oid, "indicator": indicator, "reporter": reporter, "partner": partner, "hs_code": hs_code,
+            "period": period, "value": value, "unit": unit, "flags": [f for f in flags.split(",") if f],
+            "note": note, "source": (scode or str(sid)) if sid is not None else None, "version": version}
 
 
 def get_observation(ctx: Context, observation_id: int) -> Observation:

@@ -224,4 +224,9 @@ def find_token(ctx: Context, token: str) -> ApiToken | None:
 
 
 def token_usable(row: ApiToken, now: datetime) -> bool:
-    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now) and row.user.active
+    return usable(row.revoked_at, row.expires_at, row.user.active, now)
+
+
+def usable(revoked_at: datetime | None, expires_at: datetime | None, user_active: bool, now: datetime) -> bool:
+    """A token works when not revoked, not expired, and its user is enabled."""
+    return revoked_at is None and (expires_at is None or expires_at > now) and user_active

@@ -31,7 +31,7 @@ from cooptrack.services.browse import (
 from cooptrack.services.claims import REVIEW_STATES, list_claims
 from cooptrack.services.context import Context
 from cooptrack.services.dashboard import programme_dashboard
-from cooptrack.services.editing import get_observation, observation_view, programme_view
+from cooptrack.services.editing import programme_view, read_observation
 from cooptrack.services.programmes import get_programme
 from cooptrack.web.auth import check_allowed
 from cooptrack.web.context import as_of_param, identify, int_param, read_context
@@ -127,8 +127,8 @@ def programme(code: str, ctx: Context = Depends(read_context)) -> Any:
 
 @router.get("/observations/{observation_id}", response_class=JSON, summary="One observation (with its ETag)")
 def observation(observation_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
-    found = get_observation(ctx, observation_id)
-    return JSON(observation_view(found), headers={"ETag": f'"{found.version}"'})
+    found = read_observation(ctx, observation_id)
+    return JSON(found, headers={"ETag": f'"{found["version"]}"'})
 
 
 @router.get("/observations", response_model=ObservationPageOut, response_class=JSON,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from cooptrack.errors import Forbidden, NotAuthenticated
 from cooptrack.services.context import Context
-from cooptrack.services.users import allowed, find_token, token_usable
+from cooptrack.services.users import allowed, find_token, usable
 from cooptrack.store.models import ApiToken, User
 from cooptrack.store.types import utcnow
 
@@ -84,14 +84,17 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
                                    "`cooptrack token create USER`")
         cache.put(key, row.id)
         token_id = row.id
-    row = ctx.session.get(ApiToken, token_id)
+    # One query for the token and its user (the per-request check): revoked, expired, disabled.
+    row = ctx.session.execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.name, User.role, User.active)
+        .join(User, User.id == ApiToken.user_id).where(ApiToken.id == token_id)
+    ).first()
     now = utcnow()
-    if row is None or not token_usable(row, now):
+    if row is None or not usable(row.revoked_at, row.expires_at, row.active, now):
         raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
-        _touch(engine, row.id, now)
-    user: User = row.user
-    return Principal(user.name, user.role, "token")
+        _touch(engine, token_id, now)
+    return Principal(row.name, row.role, "token")
 
 
 def _touch(engine: Engine, token_id: int, now: object) -> None:
