@@ -78,12 +78,12 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
     key = hashlib.sha256(token.encode("utf-8")).hexdigest()
     token_id = cache.get(key)
     if token_id is None:
-        row = find_token(ctx, token)  # scrypt: slow on purpose, once per process
-        if row is None:
+        found = find_token(ctx, token)  # scrypt: slow on purpose, once per process
+        if found is None:
             raise NotAuthenticated("the token is not valid; check it, or create a new one with "
                                    "`cooptrack token create USER`")
-        cache.put(key, row.id)
-        token_id = row.id
+        cache.put(key, found.id)
+        token_id = found.id
     # One query for the token and its user (the per-request check): revoked, expired, disabled.
     row = ctx.session.execute(
         select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.name, User.role, User.active)
