@@ -9,13 +9,12 @@ import re
 import pytest
 from conftest import count_rows
 from fastapi.testclient import TestClient
+from web_support import PASSWORD, hidden, signed_in
 
 from cooptrack.services.claims import list_claims
 from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.users import add_user
 from cooptrack.web import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -25,21 +24,6 @@ def app(store, write):
         for name, role in (("erin", "editor"), ("rita", "reviewer"), ("vic", "viewer")):
             add_user(ctx, name, role, PASSWORD)
     return create_app(store, public_read=True)
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
-
-
-def signed_in(app, name: str) -> TestClient:
-    client = TestClient(app)
-    form = client.get("/login")
-    done = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": hidden(form.text, "csrf")},
-                       follow_redirects=False)
-    assert done.status_code == 303
-    return client
 
 
 def edit_form(client: TestClient) -> dict[str, str]:

@@ -39,6 +39,13 @@ def auth(tokens, role):
     return {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
 
 
+def send(client, method, url, body, headers):
+    """A JSON body, or a document's bytes as the body itself (a source upload)."""
+    if isinstance(body, bytes):
+        return client.request(method, url, content=body, headers=headers)
+    return client.request(method, url, json=body, headers=headers)
+
+
 def write_calls(pending):
     """Every write endpoint with a body that succeeds for an allowed role, and the action it needs."""
     claim = pending[0]
@@ -58,6 +65,12 @@ def write_calls(pending):
          None),
         ("edit", "POST", "/api/v1/rates", {"currency": "KRW", "period": "2019", "per_usd": "1165.36",
                                            "source": "Bank of Korea"}, None),
+        ("edit", "PATCH", "/api/v1/targets/1", {"note": "edited"}, "/api/v1/targets/1"),
+        ("edit", "PUT", "/api/v1/projects/bakad/participants",
+         [{"name": "Korea Expressway Corporation", "role": "implementing", "country": "KOR"}],
+         "/api/v1/projects/bakad"),
+        ("edit", "POST", "/api/v1/sources?filename=matrix.txt&kind=media",
+         b"Kazakhstan and Korea signed 40 agreements worth US$7 billion.", None),
         ("review", "PATCH", f"/api/v1/claims/{claim}", {"approximate": True}, f"/api/v1/claims/{claim}"),
         ("review", "POST", f"/api/v1/claims/{claim}/reject", {"reason": "not about the programme"},
          f"/api/v1/claims/{claim}"),
@@ -77,7 +90,7 @@ def test_authorization_matrix(world, role, public_read):
         if etag_from:
             fetched = client.get(etag_from, headers=auth(tokens, "admin"))
             headers["If-Match"] = fetched.headers["etag"]
-        response = client.request(method, url, json=body, headers=headers)
+        response = send(client, method, url, body, headers)
         if role is None:
             expected = 401
         elif role in ALLOWED[action]:
@@ -92,8 +105,9 @@ def test_authorization_matrix(world, role, public_read):
             assert response.json()["error"]["code"] == "forbidden"
             assert role in response.json()["error"]["message"]
     # Reading: anonymous only with --public-read; every role always.
-    read = client.get("/api/v1/projects", headers=auth(tokens, role))
-    assert read.status_code == (401 if role is None and not public_read else 200)
+    for url in ("/api/v1/projects", "/api/v1/targets/1"):
+        read = client.get(url, headers=auth(tokens, role))
+        assert read.status_code == (401 if role is None and not public_read else 200), url
 
 
 def test_refused_writes_write_nothing(world):
@@ -102,7 +116,7 @@ def test_refused_writes_write_nothing(world):
     before = count_rows(store)
     for _action, method, url, body, _etag in write_calls(pending):
         for role in (None, "viewer"):
-            response = client.request(method, url, json=body, headers=auth(tokens, role) | {"If-Match": '"1"'})
+            response = send(client, method, url, body, auth(tokens, role) | {"If-Match": '"1"'})
             assert response.status_code in (401, 403)
     assert count_rows(store) == before
 
@@ -201,3 +215,9 @@ def test_openapi_documents_the_write_api(world):
     assert "post" in spec["paths"]["/api/v1/claims/{claim_id}/accept"]
     responses = spec["paths"]["/api/v1/projects/{code}"]["patch"]["responses"]
     assert {"401", "403", "412", "422", "428"} <= set(responses)
+    for path, method in (("/api/v1/targets/{target_id}", "patch"), ("/api/v1/projects/{code}/participants", "put")):
+        assert {"401", "403", "412", "422", "428"} <= set(spec["paths"][path][method]["responses"]), path
+    upload = spec["paths"]["/api/v1/sources"]["post"]
+    assert {"200", "201", "401", "403", "409", "413", "415", "422"} <= set(upload["responses"])
+    assert {"text/plain", "text/html", "application/pdf"} <= set(upload["requestBody"]["content"])
+    assert upload["summary"] == "Upload a source document" and "SHA-256" in upload["description"]

@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 from cooptrack.cli.common import command, console, ok, open_store
 from cooptrack.errors import StoreUnavailable
 from cooptrack.store import redact
+from cooptrack.store.changes import mark_everything_changed
 from cooptrack.store.migrate import check, current_revision, head_revision, upgrade
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -39,6 +40,15 @@ def db_check() -> None:
     store = open_store()
     check(store)
     ok("models and migrations agree")
+
+
+@command(app, "changed")
+def db_changed() -> None:
+    """Tell running servers that the data changed outside cooptrack (an edit in psql, say):
+    their cached answers are recomputed. Changes through cooptrack are seen without it."""
+    store = open_store()
+    mark_everything_changed(store.engine)
+    ok("marked every part of the data changed: cached answers will be recomputed")
 
 
 def init() -> None:

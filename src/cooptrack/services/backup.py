@@ -36,7 +36,7 @@ def _refuse(message: str, code: str, source: str | None = None) -> InvalidInput:
 
 
 # Signed-in browsers are not data: a restored database starts with nobody signed in.
-NOT_BACKED_UP = frozenset({"web_sessions"})
+NOT_BACKED_UP = frozenset({"web_sessions", "data_changes", "response_cache"})  # sessions expire; caches
 
 
 def _tables() -> list[Table]:

@@ -86,10 +86,9 @@ def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_
 
 def project_spec(ctx: Context, project: Project) -> ProjectSpec:
     """The spec that would register ``project`` as it is now."""
-    source_code = None
-    if project.value_source_id:
-        source = ctx.session.get(Source, project.value_source_id)
-        source_code = (source.code or str(source.id)) if source else None
+    def code_of(source_id: int | None) -> str | None:
+        source = ctx.session.get(Source, source_id) if source_id else None
+        return (source.code or str(source.id)) if source else None
     return ProjectSpec(
         code=project.code, title=project.title,
         programme=project.programme.code if project.programme else None,
@@ -104,7 +103,8 @@ def project_spec(ctx: Context, project: Project) -> ProjectSpec:
                    for loc in project.locations],
         planned_start=project.planned_start, planned_end=project.planned_end,
         actual_start=project.actual_start, actual_end=project.actual_end,
-        iati_identifier=project.iati_identifier, national_id=project.national_id, source=source_code,
+        iati_identifier=project.iati_identifier, national_id=project.national_id,
+        source=code_of(project.source_id), value_source=code_of(project.value_source_id),
     )
 
 
@@ -150,6 +150,8 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
         raise _bad("sectors", "sectors must map DAC codes to percentages, e.g. {\"21020\": 100}")
     if "aliases" in given and not isinstance(given["aliases"], list):
         raise _bad("aliases", "aliases must be a list of names")
+    if "source" in given:
+        given["value_source"] = True  # a new source is the value's source too, as when registering
     spec = replace(project_spec(ctx, project), **given)
     return upsert_project(ctx, spec, match_iati=False)
 

@@ -154,7 +154,7 @@ def _latest_indicators(ctx: Context, parties: list[str], as_of: date | None) -> 
     return [
         {"indicator": ind.code, "name": ind.name, "reporter": o.reporter, "partner": o.partner,
          "period": o.period, "value": o.value, "unit": o.unit,
-         "flags": [f for f in o.flags.split(",") if f], "note": o.note, "source": _source_ref(src)}
+         "flags": [f for f in o.flags.split(",") if f], "observation": o.id, "source": _source_ref(src)}
         for o, ind, src in rows
     ]
 

@@ -76,6 +76,9 @@ class ProjectSpec:
     iati_identifier: str | None = None
     national_id: str | None = None
     source: str | None = None
+    # The value's own source when it differs from the project's: True (the default) takes
+    # ``source`` for both; None: the value has no source; else a source id.
+    value_source: str | None | bool = True
 
 
 @dataclass
@@ -288,6 +291,9 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
         location_values.append({"name": loc.name, "country": loc_country, "admin_area": loc.admin_area,
                                 "latitude": lat, "longitude": lon})
     source = checks.lookup(get_source, ctx, spec.source) if spec.source else None
+    value_source = source
+    if spec.value_source is not True:
+        value_source = checks.lookup(get_source, ctx, spec.value_source) if isinstance(spec.value_source, str) else None
     checks.done()
     fields: dict[str, Any] = {
         "code": code,
@@ -301,7 +307,7 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
         "value_amount": money.amount if money else None,
         "value_currency": money.currency if money else None,
         "value_date": value_date,
-        "value_source_id": source.id if (source and money) else None,
+        "value_source_id": value_source.id if (value_source and money) else None,
         "iati_identifier": spec.iati_identifier,
         "national_id": spec.national_id,
         "source_id": source.id if source else None,
@@ -371,6 +377,9 @@ def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True,
             setattr(project, key, value)
     if _children_state(project) != _audit_extra(checked):
         _replace_children(ctx, project, checked)
+        # The project's version covers its sectors, participants and locations too: an edit
+        # based on the list as it was must be refused (If-Match) once the list has changed.
+        project.updated_at = ctx.now
     ctx.session.flush()
     after = audit.snapshot(project, **_children_state(project))
     changed = {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -12,12 +13,14 @@ from cooptrack.domain.countries import resolve_country
 from cooptrack.domain.indicators import STOCKS
 from cooptrack.domain.period import Period
 from cooptrack.domain.targets import Point, Progress, progress
+from cooptrack.errors import InvalidInput, NotFound
+from cooptrack.findings import Finding
 from cooptrack.services import audit, validate
 from cooptrack.services.context import Checks, Context
 from cooptrack.services.observations import check_unit, get_indicator, series
 from cooptrack.services.programmes import get_programme
 from cooptrack.services.sources import get_source
-from cooptrack.store.models import Target
+from cooptrack.store.models import Programme, Target
 
 
 @dataclass
@@ -39,7 +42,8 @@ class TargetSpec:
     note: str | None = None
 
 
-def define_target(ctx: Context, spec: TargetSpec) -> Target:
+def _columns(ctx: Context, spec: TargetSpec) -> dict[str, Any]:
+    """The target's column values from ``spec``, once every field is valid; else every finding."""
     checks = Checks()
     programme = checks.run(get_programme, ctx, spec.programme)
     indicator = checks.run(get_indicator, ctx, spec.indicator)
@@ -63,28 +67,82 @@ def define_target(ctx: Context, spec: TargetSpec) -> Target:
     source = checks.run(get_source, ctx, spec.source) if spec.source else None
     checks.done()
     assert programme and indicator and reporter and period and unit
+    return {
+        "programme_id": programme.id,
+        "indicator_id": indicator.id,
+        "reporter": reporter,
+        "partner": partner,
+        "hs_code": hs,
+        "period": period.code,
+        "deadline": deadline or period.end,
+        "kind": "absolute" if value is not None else "multiple",
+        "target_value": value,
+        "multiple": multiple,
+        "baseline_period": baseline_period.code if baseline_period else None,
+        "baseline_value": baseline_value,
+        "unit": unit,
+        "approximate": bool(spec.approximate),
+        "source_id": source.id if source else None,
+        "note": spec.note or None,
+    }
 
-    target = Target(
-        programme_id=programme.id,
-        indicator_id=indicator.id,
-        reporter=reporter,
-        partner=partner,
-        hs_code=hs,
-        period=period.code,
-        deadline=deadline or period.end,
-        kind="absolute" if value is not None else "multiple",
-        target_value=value,
-        multiple=multiple,
-        baseline_period=baseline_period.code if baseline_period else None,
-        baseline_value=baseline_value,
-        unit=unit,
-        approximate=spec.approximate,
-        source_id=source.id if source else None,
-        note=spec.note,
-    )
+
+def define_target(ctx: Context, spec: TargetSpec) -> Target:
+    target = Target(**_columns(ctx, spec))
     ctx.session.add(target)
     ctx.session.flush()
     audit.record(ctx, "create", "target", target.id, None, audit.snapshot(target))
+    return target
+
+
+def target_view(ctx: Context, target: Target) -> dict[str, Any]:
+    """A target as the API shows it: the fields of TargetSpec, ids rather than row numbers."""
+    source = target.source
+    programme = ctx.session.get(Programme, target.programme_id)
+    return {"id": target.id, "programme": programme.code if programme else None, "indicator": target.indicator.code,
+            "reporter": target.reporter, "partner": target.partner, "hs_code": target.hs_code,
+            "period": target.period, "deadline": target.deadline, "kind": target.kind,
+            "value": target.target_value, "multiple": target.multiple, "baseline_period": target.baseline_period,
+            "baseline_value": target.baseline_value, "unit": target.unit, "approximate": target.approximate,
+            "source": (source.code or str(source.id)) if source else None, "note": target.note,
+            "version": target.version}
+
+
+def get_target(ctx: Context, target_id: int) -> Target:
+    found = ctx.session.get(Target, target_id)
+    if found is None:
+        raise NotFound(f"target {target_id} does not exist; GET /api/v1/programmes/ID/targets lists a programme's "
+                       "targets with their ids")
+    return found
+
+
+def target_spec(ctx: Context, target: Target) -> TargetSpec:
+    """The spec that would define ``target`` as it is now."""
+    view = target_view(ctx, target)
+    return TargetSpec(**{f.name: view[f.name] for f in fields(TargetSpec)})
+
+
+TARGET_FIELDS = tuple(f.name for f in fields(TargetSpec) if f.name != "programme")
+REQUIRED_FIELDS = ("indicator", "reporter", "period", "unit", "approximate")
+
+
+def update_target(ctx: Context, target_id: int, changes: dict[str, Any], expected_version: int) -> Target:
+    """Apply ``changes`` (TargetSpec field names) to the target at ``expected_version``, through
+    the same checks as define_target; the change is audited with the target before and after."""
+    from cooptrack.services.editing import _apply, _unknown, check_version  # editing -> browse -> targets
+
+    target = get_target(ctx, target_id)
+    check_version("target", target_id, target.version, expected_version, audit.jsonable(target_view(ctx, target)))
+    _unknown(changes, TARGET_FIELDS, "a target")
+    cleared = [k for k in REQUIRED_FIELDS if k in changes and changes[k] is None]
+    if cleared:
+        raise InvalidInput.from_findings([Finding("missing", f"a target's {k} cannot be removed; give a new one",
+                                                  field=k) for k in cleared])
+    spec = replace(target_spec(ctx, target), **changes)
+    if "period" in changes and "deadline" not in changes and target.deadline == Period.parse(target.period).end:
+        spec.deadline = None  # the deadline was the period's end: it moves with the period
+    _apply(ctx, target, _columns(ctx, spec), "target", target.id)
+    ctx.session.expire(target, ["indicator", "source"])  # loaded through the ids just changed
     return target
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cooptrack.errors import StoreUnavailable
+from cooptrack.store import changes
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -89,6 +90,7 @@ class Store:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = _normalise(url)
         self.engine = engine or make_engine(self.url)
+        changes.track(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -9,12 +9,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -555,3 +557,27 @@ class ImportJob(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class DataChange(Base):
+    """How many committed write transactions touched each aspect of the data (a table, or part of
+    one, see store/changes.py): what the web's caches compare instead of the whole database's
+    version, so that an edit of a project's description does not throw away a programme's
+    dashboard. Kept by cooptrack's own engine on every commit; not part of a backup."""
+
+    __tablename__ = "data_changes"
+    aspect: Mapped[str] = mapped_column(String(64), primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ResponseCacheEntry(Base):
+    """A read API answer costly to compute (a programme's dashboard), shared by the server's
+    worker processes: valid while its ``version`` (the tokens of what it was computed from, see
+    web/cache.py) is current. Used on PostgreSQL; not part of a backup."""
+
+    __tablename__ = "response_cache"
+    key: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    version: Mapped[str] = mapped_column(String(1000))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str | None] = mapped_column(String(100))
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)

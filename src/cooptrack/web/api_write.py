@@ -4,22 +4,25 @@ must send it back in If-Match: a stale one gets 412 with the record as it is now
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from cooptrack.errors import InvalidInput, PreconditionRequired
+from cooptrack.errors import InvalidInput, PreconditionRequired, TooLarge
 from cooptrack.findings import Finding
 from cooptrack.services import audit
-from cooptrack.services.browse import claim_view, project_detail
+from cooptrack.services.browse import claim_view, project_detail, source_detail
 from cooptrack.services.claims import AcceptOptions, get_claim
 from cooptrack.services.claims import accept as accept_claim
 from cooptrack.services.claims import edit as edit_claim
 from cooptrack.services.claims import reject as reject_claim
 from cooptrack.services.context import Context
+from cooptrack.services.documents import DEFAULT_MAX_MB, MEDIA_SUFFIXES
 from cooptrack.services.editing import (
     check_version,
     observation_view,
@@ -28,6 +31,7 @@ from cooptrack.services.editing import (
     update_programme,
     update_project,
 )
+from cooptrack.services.jobs import safe_filename
 from cooptrack.services.observations import ObservationSpec, add_observation
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
 from cooptrack.services.projects import (
@@ -39,9 +43,12 @@ from cooptrack.services.projects import (
     register_project,
 )
 from cooptrack.services.rates import RateSpec, add_rate
-from cooptrack.services.targets import TargetSpec, define_target
+from cooptrack.services.sources import SourceSpec, add_document, document_spec
+from cooptrack.services.targets import TargetSpec, define_target, get_target, target_view, update_target
+from cooptrack.store import Store
 from cooptrack.web.api import ERRORS, JSON
-from cooptrack.web.context import write_context
+from cooptrack.web.auth import Principal
+from cooptrack.web.context import read_context, require, store_of, write_context
 from cooptrack.web.schemas import ErrorEnvelope, RecordId
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -146,8 +153,8 @@ class ParticipantIn(Strict):
     name: str
     role: str = Field(description="funding, extending, implementing, accountable, contractor, ...")
     country: str | None = None
-    kind: str | None = Field(None, description="IATI OrganisationType code.")
-    iati_ref: str | None = None
+    kind: str | None = Field(None, max_length=8, description="IATI OrganisationType code.")
+    iati_ref: str | None = Field(None, max_length=100)
 
 
 class LocationIn(Strict):
@@ -224,6 +231,19 @@ def post_status(code: str, body: StatusIn, ctx: Context = Depends(edit)) -> Any:
                     "project": detail}, detail["version"], f"/api/v1/projects/{code}")
 
 
+@router.put("/projects/{code}/participants", response_class=JSON,
+            summary="Replace a project's participants (If-Match required)")
+def put_participants(code: str, body: list[ParticipantIn], if_match: str | None = IF_MATCH,
+                     ctx: Context = Depends(edit)) -> Any:
+    """The body is the whole new list of participating organisations (an empty list removes them
+    all); each is checked as on registration (role, country). Answers the project with its new
+    ETag."""
+    changes = {"participants": [p.model_dump() for p in body]}
+    project, _action = update_project(ctx, code, changes, expected_version(if_match))
+    ctx.session.flush()
+    return current(project_detail(ctx, project.code), project.version)
+
+
 # -- indicators, targets, rates -------------------------------------------------------------------
 
 
@@ -284,12 +304,47 @@ class TargetIn(Strict):
     note: str | None = None
 
 
+class TargetChanges(Strict):
+    indicator: str | None = None
+    reporter: str | None = None
+    period: str | None = None
+    unit: str | None = None
+    value: Decimal | None = Field(None, description="An absolute target; send null to turn it into a multiple.")
+    multiple: Decimal | None = Field(None, description="A multiple of the baseline; send null for an absolute one.")
+    baseline_period: str | None = None
+    baseline_value: Decimal | None = None
+    partner: str | None = None
+    hs_code: str | None = None
+    deadline: date | None = Field(None, description="Left out when the period changes: the new period's end.")
+    approximate: bool | None = None
+    source: str | None = None
+    note: str | None = None
+
+
 @router.post("/targets", status_code=201, response_class=JSON, summary="Define a target")
 def create_target(body: TargetIn, ctx: Context = Depends(edit)) -> Any:
     target = define_target(ctx, TargetSpec(**body.model_dump()))
     ctx.session.flush()
-    return created(audit.jsonable(audit.snapshot(target)), target.version,
-                   f"/api/v1/programmes/{body.programme}/targets")
+    return created(audit.jsonable(target_view(ctx, target)), target.version, f"/api/v1/targets/{target.id}")
+
+
+@router.get("/targets/{target_id}", response_class=JSON, summary="A target as defined (progress: the programme's)")
+def get_target_route(target_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
+    """The ETag header carries the target's version: send it back in If-Match to edit it. How far
+    the indicator has got is in `GET /api/v1/programmes/{code}/targets`."""
+    target = get_target(ctx, target_id)
+    return current(audit.jsonable(target_view(ctx, target)), target.version)
+
+
+@router.patch("/targets/{target_id}", response_class=JSON, summary="Edit a target (If-Match required)")
+def patch_target(target_id: RecordId, body: TargetChanges, if_match: str | None = IF_MATCH,
+                 ctx: Context = Depends(edit)) -> Any:
+    """The same checks as defining one: either `value` or `multiple` (send the other as null to
+    switch), a multiple needs a `baseline_period`. The change is in the audit log, before and
+    after."""
+    target = update_target(ctx, target_id, body.model_dump(exclude_unset=True), expected_version(if_match))
+    ctx.session.flush()
+    return current(audit.jsonable(target_view(ctx, target)), target.version)
 
 
 class RateIn(Strict):
@@ -305,6 +360,115 @@ def create_rate(body: RateIn, ctx: Context = Depends(edit)) -> Any:
     rate = add_rate(ctx, RateSpec(body.currency, body.period, body.per_usd, body.source), replace=body.replace)
     ctx.session.flush()
     return created(audit.jsonable(audit.snapshot(rate)), rate.version, "/api/v1/rates")
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+SOURCE_BODY: dict[str, Any] = {"requestBody": {
+    "required": True,
+    "description": "The document itself: plain text (any common encoding), HTML (its main text is kept) or PDF "
+                   "(its text layer).",
+    "content": {"text/plain": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}}
+SOURCE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The same text is stored already: that source, with `created: false`; nothing written."},
+    201: {"description": "Stored: the source as `GET /api/v1/sources/{code}` shows it, with `created: true`."},
+    413: {"model": ErrorEnvelope, "description": "The document is over the upload limit."},
+    415: {"model": ErrorEnvelope, "description": "Not a text, HTML or PDF document (by its name or its content)."},
+}
+
+
+def source_limit() -> int:
+    """The upload limit of the imports (COOPTRACK_MAX_UPLOAD_MB), and never more than the command
+    line reads by default: a source is one document."""
+    from cooptrack.web.api_imports import upload_limit  # api_imports builds on this module
+
+    return min(upload_limit(), DEFAULT_MAX_MB * MB)
+
+
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"the document is over the upload limit of {limit:,} bytes (COOPTRACK_MAX_UPLOAD_MB, at most "
+                    f"{DEFAULT_MAX_MB} MB for one document); nothing was stored")
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """An upload, counted against ``limit`` as it arrives (TooLarge past it)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    return await read_limited(request.stream(), limit)
+
+
+def upload_name(filename: str | None, content_type: str | None) -> str:
+    """A safe name for the upload: the client's, else one whose suffix follows the content type."""
+    if filename and filename.strip():
+        return safe_filename(filename)
+    media = (content_type or "").split(";")[0].strip().lower()
+    return "upload" + MEDIA_SUFFIXES.get(media, "")
+
+
+def store_document(store: Store, actor: str, request_id: str | None, spec: SourceSpec, data: bytes,
+                   filename: str, title_from_name: bool = True) -> tuple[dict[str, Any], int, bool]:
+    """Read the document, then store it in one write: (the source's detail, its version, whether
+    it is new). The text is read before the writer is taken."""
+    spec = document_spec(spec, data, filename, title_from_name)
+    with store.write() as session:
+        ctx = Context(session, actor=actor, request_id=request_id)
+        source, new = add_document(ctx, spec)
+        ctx.session.flush()
+        return source_detail(ctx, source.code or str(source.id)), source.version, new
+
+
+@router.post("/sources", status_code=201, response_class=JSON, summary="Upload a source document",
+             responses=SOURCE_RESPONSES, openapi_extra=SOURCE_BODY)
+async def upload_source(
+    request: Request,
+    title: str | None = Query(None, description="Title (default: the file name without its extension)."),
+    code: str | None = Query(None, description="The source id: lower-case letters, digits, '.', '_', '-' "
+                                               "(default: numbered)."),
+    filename: str | None = Query(None, description="The file's name (.txt, .html, .pdf, ...); without it the "
+                                                   "Content-Type says what the body is."),
+    publisher: str | None = Query(None, description="Publisher, e.g. Qazaq TV."),
+    url: str | None = Query(None, description="Address of the original."),
+    published: str | None = Query(None, description="Publication date: YYYY-MM-DD (or YYYY-MM, YYYY)."),
+    language: str | None = Query(None, description="ISO 639-1 code: en, ru, ..."),
+    kind: str | None = Query(None, description="official, media, dataset or company."),
+    credit: str | None = Query(None, description="Whom to credit for the text."),
+    note: str | None = Query(None),
+    who: Principal = Depends(require("edit")),
+) -> Any:
+    """The request body is the document itself, read as `cooptrack source add` reads a file; its
+    text is stored with its SHA-256. The same text again answers 200 with the source that holds
+    it (`created: false`) and writes nothing. An empty document, one without a text layer or main
+    text, or invalid fields answer 422 with every finding; nothing is written."""
+    name = upload_name(filename, request.headers.get("content-type"))
+    data = await read_body(request, source_limit())
+    spec = SourceSpec(title=title or "", code=code or None, publisher=publisher or None, url=url or None,
+                      published=published or None, language=language or None, kind=kind or None,
+                      credit=credit or None, note=note or None)
+    detail, version, new = await run_in_threadpool(
+        store_document, store_of(request), who.name, getattr(request.state, "request_id", None), spec, data, name,
+        bool(filename and filename.strip()))
+    location = f"/api/v1/sources/{detail['id']}"
+    if new:
+        return created(detail | {"created": True}, version, location)
+    message = f"this text is stored already as source '{detail['id']}'; nothing was written"
+    return JSON(detail | {"created": False, "message": message},
+                headers={"ETag": etag(version), "Location": location})
 
 
 # -- claims ---------------------------------------------------------------------------------------

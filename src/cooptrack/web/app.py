@@ -28,7 +28,17 @@ from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
-from cooptrack.web import api, api_imports, api_write, pages, pages_auth, pages_edit, pages_imports
+from cooptrack.web import (
+    api,
+    api_imports,
+    api_write,
+    pages,
+    pages_auth,
+    pages_edit,
+    pages_forms,
+    pages_imports,
+    pages_sources,
+)
 from cooptrack.web.auth import VerifiedTokens
 from cooptrack.web.cache import CachedReads, Memo, ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
@@ -88,9 +98,11 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(api_write.router)
+    app.include_router(pages_sources.router)  # before pages: /sources/new is not a source
     app.include_router(api_imports.router)
     app.include_router(pages_auth.router)
     app.include_router(pages_edit.router)
+    app.include_router(pages_forms.router)
     app.include_router(pages_imports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -184,9 +196,14 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
     path = request.url.path
     if request.method != "GET" or not cache.cacheable(path):
         return await call_next(request)
-    version = await run_in_threadpool(cache.version.current)
+    version = await run_in_threadpool(cache.version_for, path)
     key = f"{path}?{request.url.query}"
-    hit = cache.get(key, version)
+    hit, how = cache.get(key, version), "hit"
+    shared = cache.shared.enabled and cache.shared.wanted(path)
+    if hit is None and shared:
+        hit, how = await run_in_threadpool(cache.shared.get, key, version), "shared"
+        if hit is not None:
+            cache.put(key, version, *hit)
     if hit is not None:
         anonymous = "authorization" not in request.headers and SESSION_COOKIE not in request.cookies
         if not (anonymous and request.app.state.public_read):
@@ -199,7 +216,7 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
                     refused.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
                 return refused
         body, headers = hit
-        return Response(body, media_type="application/json", headers={**headers, "X-Cache": "hit"})
+        return Response(body, media_type="application/json", headers={**headers, "X-Cache": how})
     response = await call_next(request)
     if response.status_code != 200:
         return response
@@ -207,6 +224,8 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
     body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
     kept = {k: v for k, v in response.headers.items() if k.lower() in ("etag",)}
     cache.put(key, version, body, kept)
+    if shared:
+        await run_in_threadpool(cache.shared.put, key, version, body, kept)
     return Response(body, status_code=200, media_type="application/json", headers={**kept, "X-Cache": "miss"})
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from cooptrack.services.context import Context
 from cooptrack.services.dashboard import programme_dashboard
+from cooptrack.web.cache import DASHBOARD
 from cooptrack.web.context import as_of_param, read_context
 from cooptrack.web.i18n import NO_INDUSTRY, Formatter, formatter, locale_of
 from cooptrack.web.pages_base import chart_json, render
@@ -32,7 +33,7 @@ def programme_page(request: Request, code: str, as_of: str | None = None,
                    ctx: Context = Depends(read_context)) -> Response:
     day = as_of_param(as_of)
     data = request.app.state.memo.get_or_compute(
-        ("dashboard", code, day), lambda: programme_dashboard(ctx, code, day))
+        ("dashboard", code, day), lambda: programme_dashboard(ctx, code, day), DASHBOARD)
     f = formatter(locale_of(request))
     reported = reported_groups(data["reported"])
     series = data["series"]
