@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from cooptrack import codes
@@ -263,18 +263,38 @@ def _source_refs(ctx: Context, ids: set[int]) -> dict[int, dict[str, Any]]:
             in ctx.session.execute(select(*SOURCE_REF).where(Source.id.in_(sorted(ids))))}
 
 
+_PID: BindParameter[int] = bindparam("pid")
+# The project page's queries, built once (building a statement costs more than running it here).
+_PROJECT_ROW = (
+    select(Project.id, Project.title, Project.description, Project.aliases, Programme.code, Programme.name,
+           Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
+           Project.value_currency, Project.value_date, Project.value_source_id, Project.value_claim_id,
+           Project.planned_start, Project.planned_end, Project.actual_start, Project.actual_end,
+           Project.iati_identifier, Project.status, Project.source_id, Project.version)
+    .outerjoin(Programme, Programme.id == Project.programme_id)
+    .outerjoin(Industry, Industry.id == Project.industry_id)
+    .where(Project.code == bindparam("code")))
+_SECTORS = (select(ProjectSector.dac_code, ProjectSector.percent).where(ProjectSector.project_id == _PID)
+            .order_by(ProjectSector.dac_code))
+_PARTICIPANTS = (select(Organisation.name, Participant.role, Organisation.country)
+                 .join(Organisation, Organisation.id == Participant.organisation_id)
+                 .where(Participant.project_id == _PID).order_by(Participant.id))
+_LOCATIONS = select(Location.name, Location.country).where(Location.project_id == _PID).order_by(Location.id)
+_EVENTS = (select(StatusEvent.status, StatusEvent.effective, StatusEvent.recorded_at, StatusEvent.source_id,
+                  StatusEvent.claim_id, StatusEvent.note, StatusEvent.reopen, StatusEvent.backdated)
+           .where(StatusEvent.project_id == _PID).order_by(StatusEvent.effective_start, StatusEvent.id))
+_FINANCE = (select(FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transaction_date, FinanceRecord.period_start,
+                   FinanceRecord.amount, FinanceRecord.currency, FinanceRecord.description)
+            .where(FinanceRecord.project_id == _PID).order_by(FinanceRecord.id))
+_DOCUMENTS = (select(ProjectDocument.source_id, ProjectDocument.category).where(ProjectDocument.project_id == _PID)
+              .order_by(ProjectDocument.position))
+_CLAIMS = select(Claim).where(Claim.project_id == _PID).order_by(Claim.id)
+
+
 def project_detail(ctx: Context, code: str) -> dict[str, Any]:
     """A project with its money, participants, history and claims. Read with plain queries, one
     per kind of child record (the API's most frequent read; no object loading per attribute)."""
-    row = ctx.session.execute(
-        select(Project.id, Project.title, Project.description, Project.aliases, Programme.code, Programme.name,
-               Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
-               Project.value_currency, Project.value_date, Project.value_source_id, Project.value_claim_id,
-               Project.planned_start, Project.planned_end, Project.actual_start, Project.actual_end,
-               Project.iati_identifier, Project.status, Project.source_id, Project.version)
-        .outerjoin(Programme, Programme.id == Project.programme_id)
-        .outerjoin(Industry, Industry.id == Project.industry_id)
-        .where(Project.code == code)).first()
+    row = ctx.session.execute(_PROJECT_ROW, {"code": code}).first()
     if row is None:
         get_project(ctx, code)  # its not-found message
     assert row is not None
@@ -285,25 +305,14 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
     if amount is not None and currency:
         conversion = rate_table(ctx).to_usd(Money(amount, currency, value_date))
     session = ctx.session
-    sectors = session.execute(select(ProjectSector.dac_code, ProjectSector.percent)
-                              .where(ProjectSector.project_id == pid).order_by(ProjectSector.dac_code)).all()
-    participants = session.execute(
-        select(Organisation.name, Participant.role, Organisation.country)
-        .join(Organisation, Organisation.id == Participant.organisation_id)
-        .where(Participant.project_id == pid).order_by(Participant.id)).all()
-    locations = session.execute(select(Location.name, Location.country).where(Location.project_id == pid)
-                                .order_by(Location.id)).all()
-    events = session.execute(
-        select(StatusEvent.status, StatusEvent.effective, StatusEvent.recorded_at, StatusEvent.source_id,
-               StatusEvent.claim_id, StatusEvent.note, StatusEvent.reopen, StatusEvent.backdated)
-        .where(StatusEvent.project_id == pid).order_by(StatusEvent.effective_start, StatusEvent.id)).all()
-    finance = session.execute(
-        select(FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transaction_date, FinanceRecord.period_start,
-               FinanceRecord.amount, FinanceRecord.currency, FinanceRecord.description)
-        .where(FinanceRecord.project_id == pid).order_by(FinanceRecord.id)).all()
-    documents = session.execute(select(ProjectDocument.source_id, ProjectDocument.category)
-                                .where(ProjectDocument.project_id == pid).order_by(ProjectDocument.position)).all()
-    claims = list(session.scalars(select(Claim).where(Claim.project_id == pid).order_by(Claim.id)))
+    given = {"pid": pid}
+    sectors = session.execute(_SECTORS, given).all()
+    participants = session.execute(_PARTICIPANTS, given).all()
+    locations = session.execute(_LOCATIONS, given).all()
+    events = session.execute(_EVENTS, given).all()
+    finance = session.execute(_FINANCE, given).all()
+    documents = session.execute(_DOCUMENTS, given).all()
+    claims = list(session.scalars(_CLAIMS, given))
     refs = _source_refs(ctx, {i for i in (value_source_id, source_id) if i is not None}
                         | {e.source_id for e in events if e.source_id is not None} | {d.source_id for d in documents})
     return {

@@ -58,8 +58,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         # JIT compiling costs more than it saves on cooptrack's short queries (measured in bench/).
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5, "options": "-c jit=off"},
-                             **kw)
+        # No ping before each use of a pooled connection (a round trip per request): a connection
+        # the server dropped fails its request once (503, Retry-After), and the pool is renewed.
+        return create_engine(url, connect_args={"connect_timeout": 5, "options": "-c jit=off"}, **kw)
     raise StoreUnavailable(
         f"database URL '{redact(url)}' uses '{parsed.get_backend_name()}'; cooptrack supports "
         "sqlite:/// and postgresql+psycopg://"

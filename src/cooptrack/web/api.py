@@ -34,7 +34,7 @@ from cooptrack.services.dashboard import programme_dashboard
 from cooptrack.services.editing import programme_view, read_observation
 from cooptrack.services.programmes import get_programme
 from cooptrack.web.auth import check_allowed
-from cooptrack.web.context import as_of_param, identify, int_param, read_context
+from cooptrack.web.context import as_of_param, identify, in_read, int_param, read_context
 from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut, RecordId
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -92,7 +92,7 @@ def overview(code: str, as_of: str | None = Query(None, description="YYYY-MM-DD:
 
 
 @router.get("/projects", response_model=ProjectPageOut, response_class=JSON, summary="Projects, filtered and paged")
-def projects(
+async def projects(
     request: Request,
     programme: str | None = Query(None, description="Programme id."),
     status: list[str] | None = Query(None, description="One or more statuses (repeat or comma-separate)."),
@@ -105,18 +105,25 @@ def projects(
                                                "a leading '-' sorts descending."),
     page: str | None = Query(None, description="Page number, from 1."),
     page_size: str | None = Query(None, description="Projects per page, 1 to 500 (default 50)."),
-    ctx: Context = Depends(read_context),
 ) -> Any:
-    found = search_projects(ctx, project_query(programme, status, sector, country, value_min, value_max, q, sort,
-                                               page, page_size))
-    return JSON(found.as_dict() | {"next": next_link(request, found.page, found.pages)})
+    query = project_query(programme, status, sector, country, value_min, value_max, q, sort, page, page_size)
+
+    def work(ctx: Context) -> JSON:
+        found = search_projects(ctx, query)
+        return JSON(found.as_dict() | {"next": next_link(request, found.page, found.pages)})
+
+    return await in_read(request, work)
 
 
 @router.get("/projects/{code}", response_class=JSON, summary="A project with its money, participants, history, claims")
-def project(code: str, ctx: Context = Depends(read_context)) -> Any:
+async def project(code: str, request: Request) -> Any:
     """The ETag header carries the project's version: send it back in If-Match to edit it."""
-    detail = project_detail(ctx, code)
-    return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
+
+    def work(ctx: Context) -> JSON:
+        detail = project_detail(ctx, code)
+        return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
+
+    return await in_read(request, work)
 
 
 @router.get("/programmes/{code}", response_class=JSON, summary="A programme's own fields (with its ETag)")
@@ -126,25 +133,32 @@ def programme(code: str, ctx: Context = Depends(read_context)) -> Any:
 
 
 @router.get("/observations/{observation_id}", response_class=JSON, summary="One observation (with its ETag)")
-def observation(observation_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
-    found = read_observation(ctx, observation_id)
-    return JSON(found, headers={"ETag": f'"{found["version"]}"'})
+async def observation(observation_id: RecordId, request: Request) -> Any:
+    def work(ctx: Context) -> JSON:
+        found = read_observation(ctx, observation_id)
+        return JSON(found, headers={"ETag": f'"{found["version"]}"'})
+
+    return await in_read(request, work)
 
 
 @router.get("/observations", response_model=ObservationPageOut, response_class=JSON,
             summary="Indicator observations, filtered and paged")
-def observations(
+async def observations(
     request: Request,
     indicator: str | None = None, reporter: str | None = None, partner: str | None = None,
     hs_code: str | None = None, as_of: str | None = None,
     page: str | None = None, page_size: str | None = None,
-    ctx: Context = Depends(read_context),
 ) -> Any:
     number, size = int_param(page, "page", 1), int_param(page_size, "page_size", 100)
-    items, total = observation_views(ctx, indicator, reporter, partner, hs_code, as_of_param(as_of), number, size)
-    pages = max(1, -(-total // size))
-    return JSON({"items": items, "total": total, "page": number, "page_size": size,
-                 "next": next_link(request, number, pages)})
+    day = as_of_param(as_of)
+
+    def work(ctx: Context) -> JSON:
+        items, total = observation_views(ctx, indicator, reporter, partner, hs_code, day, number, size)
+        pages = max(1, -(-total // size))
+        return JSON({"items": items, "total": total, "page": number, "page_size": size,
+                     "next": next_link(request, number, pages)})
+
+    return await in_read(request, work)
 
 
 @router.get("/programmes/{code}/targets", response_class=JSON, summary="A programme's targets and progress")

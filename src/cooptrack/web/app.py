@@ -196,7 +196,14 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
     path = request.url.path
     if request.method != "GET" or not cache.cacheable(path):
         return await call_next(request)
-    version = await run_in_threadpool(cache.version_for, path)
+    try:
+        version = await run_in_threadpool(_version_for_reader, request, path)
+    except CooptrackError as exc:
+        status, error = from_exception(exc, _rid(request))
+        refused = _respond(request, status, error)
+        if status == 401:
+            refused.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
+        return refused
     key = f"{path}?{request.url.query}"
     hit, how = cache.get(key, version), "hit"
     shared = cache.shared.enabled and cache.shared.wanted(path)
@@ -205,16 +212,6 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
         if hit is not None:
             cache.put(key, version, *hit)
     if hit is not None:
-        anonymous = "authorization" not in request.headers and SESSION_COOKIE not in request.cookies
-        if not (anonymous and request.app.state.public_read):
-            try:
-                await run_in_threadpool(_authorize, request)
-            except CooptrackError as exc:
-                status, error = from_exception(exc, _rid(request))
-                refused = _respond(request, status, error)
-                if status == 401:
-                    refused.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
-                return refused
         body, headers = hit
         return Response(body, media_type="application/json", headers={**headers, "X-Cache": how})
     response = await call_next(request)
@@ -229,14 +226,21 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
     return Response(body, status_code=200, media_type="application/json", headers={**kept, "X-Cache": "miss"})
 
 
-def _authorize(request: Request) -> None:
+def _version_for_reader(request: Request, path: str) -> str:
+    """In one thread and (on PostgreSQL) one transaction: who asks, refused unless allowed to read
+    (remembered on the request for the route), and the version of what ``path`` reads."""
     from cooptrack.services.context import Context
     from cooptrack.web.auth import check_allowed
     from cooptrack.web.context import identify
 
+    cache: ResponseCache = request.app.state.cache
+    public_read = request.app.state.public_read
+    if public_read and "authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
+        return cache.version_for(path)
     with request.app.state.store.read() as session:
         who = identify(request, Context(session, actor="anonymous"))
-    check_allowed(who, "read", request.app.state.public_read)
+        check_allowed(who, "read", public_read)
+        return cache.version_for(path, session)
 
 
 def from_environment() -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from cooptrack.errors import Forbidden, NotAuthenticated
 from cooptrack.services.context import Context
@@ -74,6 +74,12 @@ def bearer(request: Request) -> str | None:
     return value.strip()
 
 
+# One query for the token and its user (the per-request check: revoked, expired, disabled), built once.
+TOKEN_CHECK = (select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.name, User.role,
+                      User.active)
+               .join(User, User.id == ApiToken.user_id).where(ApiToken.id == bindparam("token_id")))
+
+
 def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine: Engine) -> Principal:
     key = hashlib.sha256(token.encode("utf-8")).hexdigest()
     token_id = cache.get(key)
@@ -84,11 +90,7 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
                                    "`cooptrack token create USER`")
         cache.put(key, found.id)
         token_id = found.id
-    # One query for the token and its user (the per-request check): revoked, expired, disabled.
-    row = ctx.session.execute(
-        select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.name, User.role, User.active)
-        .join(User, User.id == ApiToken.user_id).where(ApiToken.id == token_id)
-    ).first()
+    row = ctx.session.execute(TOKEN_CHECK, {"token_id": token_id}).first()
     now = utcnow()
     if row is None or not usable(row.revoked_at, row.expires_at, row.active, now):
         raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")

@@ -77,8 +77,9 @@ class DataVersion:
         # PostgreSQL's tokens are a round trip: not asked from the event loop (see CachedReads).
         self.remote = self._sqlite_path is None
 
-    def tokens(self) -> dict[str, int] | None:
-        """Every aspect's token; None when they cannot be read (nothing is then served from cache)."""
+    def tokens(self, session: Any = None) -> dict[str, int] | None:
+        """Every aspect's token; None when they cannot be read (nothing is then served from cache).
+        On PostgreSQL, read through ``session`` when given (a read transaction the caller holds)."""
         try:
             if self._sqlite_path is not None:
                 with self._lock:  # one connection: its data_version counts every other connection's commits
@@ -88,14 +89,16 @@ class DataVersion:
                     if self._seen is None or self._seen[0] != stamp:
                         self._seen = (stamp, read_tokens(self._sqlite))
                     return self._seen[1]
+            if session is not None:
+                return read_tokens(session.connection())
             with self.store.engine.connect() as conn:
                 return read_tokens(conn)
         except (DBAPIError, sqlite3.Error):  # e.g. not migrated yet
             return None
 
-    def current(self, aspects: tuple[str, ...] = (EVERYTHING,)) -> str:
+    def current(self, aspects: tuple[str, ...] = (EVERYTHING,), session: Any = None) -> str:
         """The version of what is computed from ``aspects``: their tokens."""
-        tokens = self.tokens()
+        tokens = self.tokens(session)
         if tokens is None:
             return f"x{uuid.uuid4().hex}"  # never equal to anything cached
         return ".".join(str(token_of(tokens, a)) for a in aspects)
@@ -167,8 +170,8 @@ class ResponseCache:
     def cacheable(self, path: str) -> bool:
         return self.enabled and path.startswith(CACHED_PREFIXES)
 
-    def version_for(self, path: str) -> str:
-        return self.version.current(reads_of(path))
+    def version_for(self, path: str, session: Any = None) -> str:
+        return self.version.current(reads_of(path), session)
 
     def get(self, key: str, version: str) -> tuple[bytes, dict[str, str]] | None:
         with self._lock:
