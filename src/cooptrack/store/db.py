@@ -27,6 +27,16 @@ def busy_timeout_ms() -> int:
     return int(text) if text.isdigit() else BUSY_TIMEOUT_MS
 
 
+POOL_SIZE = 8
+
+
+def pool_size() -> int:
+    """PostgreSQL connections each process keeps (COOPTRACK_DB_POOL_SIZE, default 8); a web
+    worker runs at most this many requests at once."""
+    text = os.environ.get("COOPTRACK_DB_POOL_SIZE", "")
+    return int(text) if text.isdigit() and int(text) > 0 else POOL_SIZE
+
+
 def redact(url: str) -> str:
     """The URL with its password hidden, for messages and logs."""
     try:
@@ -60,6 +70,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
         # JIT compiling costs more than it saves on cooptrack's short queries (measured in bench/).
         # No ping before each use of a pooled connection (a round trip per request): a connection
         # the server dropped fails its request once (503, Retry-After), and the pool is renewed.
+        # Connections kept open: as many as a server worker runs requests at once (its thread pool,
+        # see web/app.py), so that none is opened and closed per request (a new server process each).
+        kw.setdefault("pool_size", pool_size())
+        kw.setdefault("max_overflow", 8)
         return create_engine(url, connect_args={"connect_timeout": 5, "options": "-c jit=off"}, **kw)
     raise StoreUnavailable(
         f"database URL '{redact(url)}' uses '{parsed.get_backend_name()}'; cooptrack supports "

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import plotly
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
 from cooptrack.services.jobs import mark_interrupted
 from cooptrack.store import Store
+from cooptrack.store.db import pool_size
 from cooptrack.web import (
     api,
     api_imports,
@@ -56,6 +58,8 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
     else); without it every request must be signed in."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Requests run at once in this process's threads: no more than its pooled connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = pool_size()
         yield
         app.state.import_pool.shutdown(wait=True)
         app.state.cache.version.close()
