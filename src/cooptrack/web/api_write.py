@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from cooptrack.errors import InvalidInput, PreconditionRequired, TooLarge
@@ -94,6 +94,24 @@ def current(body: dict[str, Any], version: int) -> JSON:
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        """A NUL character in any text is refused (no database stores it; PostgreSQL refuses it)."""
+        if _has_nul(data):
+            raise ValueError("a text contains a NUL character (\\u0000); remove it")
+        return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 # -- programmes -----------------------------------------------------------------------------------

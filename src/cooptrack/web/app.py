@@ -91,7 +91,14 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
         ok = 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given)
         request.state.request_id = given if ok else uuid.uuid4().hex[:16]
         started = time.perf_counter()
-        response = await _cached(request, call_next)
+        nul = next((name for name, value in request.query_params.multi_items() if "\x00" in name + value), None)
+        if nul is not None:  # no database stores it (PostgreSQL refuses it): name the parameter
+            message = f"parameter {nul!r} contains a NUL character; remove it"
+            response = _respond(request, 400, error_body(400, BAD_PARAMETER, message, [
+                Finding(BAD_PARAMETER, message, field=nul.replace("\x00", ""))], nul.replace("\x00", ""),
+                request.state.request_id))
+        else:
+            response = await _cached(request, call_next)
         response.headers["X-Request-ID"] = request.state.request_id
         principal = getattr(request.state, "principal", None)
         access.info("request", extra={

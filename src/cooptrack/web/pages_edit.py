@@ -51,6 +51,10 @@ def signed_in(request: Request, action: str) -> str:
 async def form_of(request: Request) -> FormData:
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
+    for name, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:  # no database stores it
+            message = f"field {name} contains a NUL character; remove it"
+            raise InvalidInput(message, [Finding("invalid", message, field=name)])
     return form
 
 
