@@ -118,14 +118,16 @@ def _commit(conn: Any) -> None:
                 return  # a database not migrated yet: nothing to keep the tokens in
             _READY.add(conn.engine)
         token = secrets.randbits(62)
+        upsert = (f"INSERT INTO {TABLE} (aspect, changes) VALUES ({mark}, {mark}) "
+                  f"ON CONFLICT (aspect) DO UPDATE SET changes = excluded.changes")
+        # Every writer takes the * row first, then the others in one order: two writers never
+        # wait for each other's rows crosswise (the one marking everything included).
+        cursor.execute(upsert, (EVERYTHING, token))
         if ALL_ASPECTS in pending:
             # Every aspect with a row; those without one read the ** row's token instead (token_of).
             cursor.execute(f"UPDATE {TABLE} SET changes = {mark}", (token,))
-            pending |= {EVERYTHING}
-        # In one order in every transaction: two writers never wait for each other's rows crosswise.
-        for aspect in sorted(pending):
-            cursor.execute(f"INSERT INTO {TABLE} (aspect, changes) VALUES ({mark}, {mark}) "
-                           f"ON CONFLICT (aspect) DO UPDATE SET changes = excluded.changes", (aspect, token))
+        for aspect in sorted(pending - {EVERYTHING}):
+            cursor.execute(upsert, (aspect, token))
     finally:
         cursor.close()
 
