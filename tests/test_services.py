@@ -68,6 +68,32 @@ def test_register_programme_and_project(write, read):
         assert road.status is None and history(ctx, road) == []
 
 
+def test_an_edit_derives_the_industry_only_when_sectors_or_programme_change(write, read):
+    from cooptrack.services.editing import update_project
+
+    def industry_and_version():
+        with read() as ctx:
+            road = get_project(ctx, "road")
+            return (road.industry.name if road.industry else None), road.version
+
+    with write() as ctx:
+        programme(ctx)
+        project(ctx, "road", "21020")
+    assert industry_and_version()[0] == "Infrastructure"
+    with write() as ctx:  # cleared on purpose: not derived again from the unchanged sectors
+        update_project(ctx, "road", {"industry": None}, industry_and_version()[1])
+    assert industry_and_version()[0] is None
+    with write() as ctx:  # an edit of anything else leaves "no industry" alone
+        update_project(ctx, "road", {"description": "A ring road."}, industry_and_version()[1])
+    assert industry_and_version()[0] is None
+    with write() as ctx:  # new sectors: the industry follows the largest one
+        update_project(ctx, "road", {"sectors": {"23210": "100"}}, industry_and_version()[1])
+    assert industry_and_version()[0] == "Energy"
+    with write() as ctx:
+        update_project(ctx, "road", {"industry": "Infrastructure"}, industry_and_version()[1])
+    assert industry_and_version()[0] == "Infrastructure"
+
+
 def test_status_history_is_never_overwritten(write, read, store):
     with write() as ctx:
         programme(ctx)

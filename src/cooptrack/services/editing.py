@@ -22,7 +22,8 @@ from cooptrack.services.sources import get_source
 from cooptrack.store.models import Indicator, Observation, Programme, Project, Source
 
 PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end")
-PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec) if f.name not in ("code", "iati_identifier"))
+PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec)
+                       if f.name not in ("code", "iati_identifier", "derive_industry"))
 OBSERVATION_FIELDS = ("value", "flags", "note", "source")
 
 
@@ -152,6 +153,9 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
         raise _bad("aliases", "aliases must be a list of names")
     if "source" in given:
         given["value_source"] = True  # a new source is the value's source too, as when registering
+    # A project without an industry gets one derived from its sectors only when those (or its
+    # programme) change: editing its description must not file it under an industry.
+    given["derive_industry"] = "sectors" in given or "programme" in given
     spec = replace(project_spec(ctx, project), **given)
     return upsert_project(ctx, spec, match_iati=False)
 

@@ -79,6 +79,9 @@ class ProjectSpec:
     # The value's own source when it differs from the project's: True (the default) takes
     # ``source`` for both; None: the value has no source; else a source id.
     value_source: str | None | bool = True
+    # With no industry named, take the one of the largest DAC sector (a new project, or an edit
+    # of its sectors or programme); False keeps "no industry" (an edit of anything else).
+    derive_industry: bool = True
 
 
 @dataclass
@@ -113,7 +116,7 @@ def _check_sectors(checks: Checks, sectors: dict[str, str | int | Decimal]) -> l
 
 
 def _pick_industry(programme: Programme, industry: str | None, sectors: list[tuple[str, Decimal]],
-                   checks: Checks) -> Industry | None:
+                   checks: Checks, derive: bool = True) -> Industry | None:
     if industry:
         for ind in programme.industries:
             if ind.name.lower() == industry.strip().lower():
@@ -122,7 +125,7 @@ def _pick_industry(programme: Programme, industry: str | None, sectors: list[tup
         checks.fail("unknown_industry", f"industry '{industry}' is not one of programme "
                     f"'{programme.code}' industries ({names})", "industry", industry)
         return None
-    if not sectors:
+    if not sectors or not derive:
         return None
     # Derive from the largest sector, only on an exact DAC code match: guessing from the
     # 3-digit category would file a car plant under "Fourth Industrial Revolution".
@@ -218,10 +221,10 @@ class _RuleChecks(Checks):
 
 
 def _check_classification(checks: Checks, programme: Programme | None, industry: str | None,
-                          sectors: tuple[tuple[str, str | int | Decimal], ...]
+                          sectors: tuple[tuple[str, str | int | Decimal], ...], derive: bool = True
                           ) -> tuple[list[tuple[str, Decimal]], Industry | None]:
     checked = _check_sectors(checks, dict(sectors))
-    chosen = _pick_industry(programme, industry, checked, checks) if programme else None
+    chosen = _pick_industry(programme, industry, checked, checks, derive) if programme else None
     if industry and not programme:
         checks.fail("industry_without_programme", "an industry needs --programme", "industry", industry)
     return checked, chosen
@@ -278,9 +281,10 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
     # Remembered only for text percentages: Decimal("60.0") == Decimal("60"), yet each is
     # recorded as written.
     if all(type(p) is str for _, p in given):
-        sectors, industry = checks.part(_check_classification, programme, spec.industry, given)
+        sectors, industry = checks.part(_check_classification, programme, spec.industry, given,
+                                        spec.derive_industry)
     else:
-        sectors, industry = _check_classification(checks, programme, spec.industry, given)
+        sectors, industry = _check_classification(checks, programme, spec.industry, given, spec.derive_industry)
     participants = checks.part(_check_participants, tuple((p.name, p.role, p.country, p.kind, p.iati_ref)
                                                           for p in spec.participants))
     location_values = []
