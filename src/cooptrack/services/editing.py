@@ -4,6 +4,7 @@ Project edits go through the same checks and writer as imports (``upsert_project
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
@@ -27,10 +28,12 @@ PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec)
 OBSERVATION_FIELDS = ("value", "flags", "note", "source")
 
 
-def check_version(kind: str, key: object, current: int, expected: int, now: dict[str, Any]) -> None:
+def check_version(kind: str, key: object, current: int, expected: int, now: Callable[[], dict[str, Any]]) -> None:
+    """Refuse an edit based on another version than ``current``; ``now()`` gives the current
+    record for the refusal (computed only then)."""
     if current != expected:
         raise StaleVersion(f"{kind} '{key}' is at version {current}, the edit was based on version {expected}; "
-                           "someone changed it meanwhile: compare with the current record and reapply", now)
+                           "someone changed it meanwhile: compare with the current record and reapply", now())
 
 
 def _unknown(changes: dict[str, Any], allowed: tuple[str, ...], kind: str) -> None:
@@ -61,7 +64,8 @@ def programme_view(p: Programme) -> dict[str, Any]:
 
 def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> Programme:
     programme = get_programme(ctx, code)
-    check_version("programme", code, programme.version, expected_version, audit.jsonable(programme_view(programme)))
+    check_version("programme", code, programme.version, expected_version,
+                  lambda: audit.jsonable(programme_view(programme)))
     _unknown(changes, PROGRAMME_FIELDS, "a programme")
     checks = Checks()
     values: dict[str, Any] = {}
@@ -140,7 +144,7 @@ def _bad(field: str, message: str) -> InvalidInput:
 def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> tuple[Project, str]:
     """Apply ``changes`` (ProjectSpec field names) to the project at ``expected_version``."""
     project = get_project(ctx, code)
-    check_version("project", code, project.version, expected_version, audit.jsonable(project_detail(ctx, code)))
+    check_version("project", code, project.version, expected_version, lambda: audit.jsonable(project_detail(ctx, code)))
     _unknown(changes, PROJECT_FIELDS, "a project")
     given = dict(changes)
     if "participants" in given:
@@ -195,7 +199,8 @@ def get_observation(ctx: Context, observation_id: int) -> Observation:
 def update_observation(ctx: Context, observation_id: int, changes: dict[str, Any],
                        expected_version: int) -> Observation:
     o = get_observation(ctx, observation_id)
-    check_version("observation", observation_id, o.version, expected_version, audit.jsonable(observation_view(o)))
+    check_version("observation", observation_id, o.version, expected_version,
+                  lambda: audit.jsonable(observation_view(o)))
     _unknown(changes, OBSERVATION_FIELDS, "an observation")
     checks = Checks()
     values: dict[str, Any] = {}

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from cooptrack.domain.money import Rate, RateTable, check_currency
 from cooptrack.errors import AlreadyExists
 from cooptrack.services import audit, validate
 from cooptrack.services.context import Checks, Context
+from cooptrack.store.changes import wrote
 from cooptrack.store.models import ExchangeRate
 
 
@@ -70,12 +71,15 @@ _TABLES_LOCK = threading.Lock()
 
 
 def rate_table(ctx: Context) -> RateTable:
-    """Every recorded rate. A read transaction reuses the table built for the same rates (their
-    count, highest id, sum of versions and last change: any insert, edit or removal changes them); a write
-    transaction always builds its own, as it may see rates not committed yet."""
+    """Every recorded rate. A transaction reuses the table built for the same rates (their
+    count, highest id, sum of versions and last change: any insert, edit or removal changes them);
+    a write transaction that has changed rates (not committed yet) builds its own."""
     bind = ctx.session.get_bind()
     if not isinstance(bind, Engine):
-        return _build(ctx)
+        ctx.session.flush()  # rates added in this transaction are then seen as written
+        if not isinstance(bind, Connection) or wrote(bind, "exchange_rates"):
+            return _build(ctx)
+        bind = bind.engine
     # the last change's time too: a database emptied and refilled may repeat the counts
     count, top, versions, changed = ctx.session.execute(
         select(func.count(ExchangeRate.id), func.max(ExchangeRate.id), func.sum(ExchangeRate.version),

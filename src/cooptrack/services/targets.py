@@ -132,7 +132,8 @@ def update_target(ctx: Context, target_id: int, changes: dict[str, Any], expecte
     from cooptrack.services.editing import _apply, _unknown, check_version  # editing -> browse -> targets
 
     target = get_target(ctx, target_id)
-    check_version("target", target_id, target.version, expected_version, audit.jsonable(target_view(ctx, target)))
+    check_version("target", target_id, target.version, expected_version,
+                  lambda: audit.jsonable(target_view(ctx, target)))
     _unknown(changes, TARGET_FIELDS, "a target")
     cleared = [k for k in REQUIRED_FIELDS if k in changes and changes[k] is None]
     if cleared:

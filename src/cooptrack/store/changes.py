@@ -101,6 +101,12 @@ def _seen(conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: A
         conn.info.setdefault(KEY, set()).update(aspects)
 
 
+def wrote(conn: Any, aspect: str) -> bool:
+    """Whether the transaction open on ``conn`` has written ``aspect`` (or something unknown)."""
+    pending = conn.info.get(KEY) or ()
+    return aspect in pending or ALL_ASPECTS in pending
+
+
 def _forget(conn: Any) -> None:
     conn.info.pop(KEY, None)
 

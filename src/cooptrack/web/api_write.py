@@ -524,7 +524,8 @@ class ClaimChanges(Strict):
 
 def _claim_at(ctx: Context, claim_id: int, if_match: str | None) -> None:
     claim = get_claim(ctx, claim_id)
-    check_version("claim", claim_id, claim.version, expected_version(if_match), audit.jsonable(claim_view(claim)))
+    check_version("claim", claim_id, claim.version, expected_version(if_match),
+                  lambda: audit.jsonable(claim_view(claim)))
 
 
 @router.post("/claims/{claim_id}/accept", response_class=JSON, summary="Accept a claim (If-Match required)")

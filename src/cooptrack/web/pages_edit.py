@@ -213,7 +213,7 @@ async def claim_review(request: Request, claim_id: int) -> Response:
         with store_of(request).write() as session:
             ctx = Context(session, actor=actor, request_id=getattr(request.state, "request_id", None))
             claim = get_claim(ctx, claim_id)
-            check_version("claim", claim_id, claim.version, version, claim_view(claim))
+            check_version("claim", claim_id, claim.version, version, lambda: claim_view(claim))
             if decision == "accept":
                 accept(ctx, claim_id, AcceptOptions(project=str(form.get("project", "")).strip() or None))
             elif decision == "reject":
