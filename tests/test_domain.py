@@ -266,6 +266,30 @@ def test_without_a_value_date_no_rate_is_guessed() -> None:
     assert table.to_usd(Money.of("4000", "USD")) is not None  # US dollars need no rate
 
 
+def test_stored_amounts_convert_as_to_usd_does() -> None:
+    monthly = Rate("KZT", JUL2019, Decimal("390"), "NBK monthly")
+    table = RateTable([kzt_2019(), monthly, Rate("KRW", Y2019, Decimal("1165.36"), "Bank of Korea")])
+    cases = [(amount, currency, on) for amount in ("0", "1", "382750", "12345678.91", "0.005")
+             for currency in ("KZT", "KRW", "USD", "EUR")
+             for on in (date(2019, 7, 15), date(2019, 8, 1), date(2020, 1, 1), None)]
+    for _ in range(2):  # the second round from what rate_on remembers
+        for amount, currency, on in cases:
+            expected = table.to_usd(Money.of(amount, currency, on))
+            got = table.stored_to_usd(Decimal(amount), currency, on)
+            if expected is None:
+                assert got is None, (amount, currency, on)
+                continue
+            assert got is not None and got[0] == expected.usd, (amount, currency, on)
+            rate = got[1]
+            assert (rate is None) == (expected.rate_source == "identity")
+            if rate is not None:
+                assert (rate.per_usd, rate.period.code, rate.source) == (
+                    expected.rate, expected.rate_period, expected.rate_source)
+    table.add(Rate("EUR", Y2019, Decimal("0.89"), "ECB"))  # a rate added later is found, not the remembered none
+    assert table.stored_to_usd(Decimal("89"), "EUR", date(2019, 7, 15)) == (
+        Decimal("100.00"), Rate("EUR", Y2019, Decimal("0.89"), "ECB"))
+
+
 def test_amounts_beyond_the_stored_precision_are_refused() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_amount("1e40")

@@ -136,13 +136,17 @@ class Conversion:
 class RateTable:
     """Exchange rates; the most specific period that holds the value date wins."""
 
+    REMEMBER = 100_000  # (currency, date) look-ups kept by rate_on
+
     def __init__(self, rates: Iterable[Rate] = ()) -> None:
         self._by_currency: dict[str, list[Rate]] = {}
+        self._found: dict[tuple[str, date | None], Rate | None] = {}
         for r in rates:
             self.add(r)
 
     def add(self, rate: Rate) -> None:
         self._by_currency.setdefault(rate.currency, []).append(rate)
+        self._found = {}
 
     def find(self, currency: str, on: date | None) -> Rate | None:
         candidates = self._by_currency.get(currency, [])
@@ -154,6 +158,29 @@ class RateTable:
         if not holding:
             return None
         return min(holding, key=lambda r: r.period.days)
+
+    def rate_on(self, currency: str, on: date | None) -> Rate | None:
+        """``find``, remembered per currency and date (a table read by many requests)."""
+        key = (currency, on)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        found = self.find(currency, on)
+        if len(self._found) >= self.REMEMBER:
+            self._found = {}
+        self._found[key] = found
+        return found
+
+    def stored_to_usd(self, amount: Decimal, currency: str, on: date | None) -> tuple[Decimal, Rate | None] | None:
+        """A stored amount (checked when it was written) in USD, as ``to_usd`` converts it without
+        checking it again: (USD, the rate used or None for USD itself), or None without a rate."""
+        if currency == "USD":
+            return amount, None
+        rate = self.rate_on(currency, on)
+        if rate is None:
+            return None
+        return (amount / rate.per_usd).quantize(CENT, rounding=ROUND_HALF_EVEN), rate
 
     def to_usd(self, money: Money) -> Conversion | None:
         if money.currency == "USD":

@@ -228,14 +228,15 @@ def _load(ctx: Context, ids: list[int]) -> list[tuple[Any, list[str]]]:
 def _usd(rates: RateTable, amount: Decimal | None, currency: str | None, value_date: date | None) -> Decimal | None:
     if amount is None or not currency:
         return None
-    conversion = rates.to_usd(Money(amount, currency, value_date))
-    return conversion.usd if conversion else None
+    conversion = rates.stored_to_usd(amount, currency, value_date)
+    return conversion[0] if conversion else None
 
 
 def project_row(p: Any, sectors: list[str], rates: RateTable) -> dict[str, Any]:
     """A project as the list shows it; ``p`` holds LIST_COLUMNS."""
-    conversion = (rates.to_usd(Money(p.value_amount, p.value_currency, p.value_date))
+    conversion = (rates.stored_to_usd(p.value_amount, p.value_currency, p.value_date)
                   if p.value_amount is not None and p.value_currency else None)
+    usd, rate = conversion if conversion else (None, None)
     return {
         "code": p.code, "title": p.title, "programme": p.programme, "industry": p.industry,
         "status": p.status or UNRECORDED, "status_since": p.status_effective,
@@ -243,9 +244,8 @@ def project_row(p: Any, sectors: list[str], rates: RateTable) -> dict[str, Any]:
         "sectors": sectors,
         "value": ({"amount": p.value_amount, "currency": p.value_currency, "value_date": p.value_date}
                   if p.value_amount is not None else None),
-        "usd": conversion.usd if conversion else None,
-        "rate": ({"per_usd": conversion.rate, "period": conversion.rate_period, "source": conversion.rate_source}
-                 if conversion and conversion.rate_source != "identity" else None),
+        "usd": usd,
+        "rate": {"per_usd": rate.per_usd, "period": rate.period.code, "source": rate.source} if rate else None,
         "version": p.version,
     }
 

@@ -156,6 +156,10 @@ class Project(Versioned, Base):
     __tablename__ = "projects"
     __table_args__ = (
         Index("ix_projects_programme_status", "programme_id", "status"),
+        # the project list: a programme's page in code order; a country's projects (either side)
+        Index("ix_projects_programme_code", "programme_id", "code"),
+        Index("ix_projects_host_status", "host_country", "status"),
+        Index("ix_projects_partner_status", "partner_country", "status"),
         CheckConstraint(
             "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
             name="planned_dates",
@@ -334,6 +338,7 @@ class Observation(Versioned, Base):
     __tablename__ = "observations"
     __table_args__ = (
         Index("ix_observations_series", "reporter", "partner", "indicator_id", "hs_code", "period_end"),
+        Index("ix_observations_pair_period", "reporter", "partner", "period_start", "id"),  # the list's order
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
