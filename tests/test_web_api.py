@@ -229,3 +229,22 @@ def test_openapi_documents_the_api_and_plotly_is_served_locally(client):
 def test_request_id_is_echoed(client):
     response = client.get("/api/v1/programmes", headers={"x-request-id": "abc123"})
     assert response.headers["x-request-id"] == "abc123"
+
+
+def test_answers_write_decimals_dates_and_text_as_the_audit_log_does():
+    import json
+    from datetime import date, datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from cooptrack.services.audit import jsonable
+    from cooptrack.web.api import JSON
+
+    content = {
+        "amount": Decimal("7000000000.50"), "tiny": Decimal("0.0000005"), "big": Decimal("1E+3"),
+        "day": date(2019, 4, 22), "at": datetime(2026, 11, 28, 12, 30, 5, 123456, tzinfo=timezone.utc),
+        "local": datetime(2019, 4, 22, 9, 0, tzinfo=timezone(timedelta(hours=6))),
+        "name": "Қазақстан — Корея «Свежий ветер»", "none": None, "yes": True, "n": 58, "share": 0.5,
+        "nested": [{"pair": ("KAZ", "KOR"), "values": [Decimal("1.10"), None]}], 7: "int key",
+    }
+    expected = json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert JSON(content).body == expected

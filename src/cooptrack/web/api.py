@@ -3,17 +3,16 @@ shows the same thing (see pages.py), so the two cannot disagree."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from cooptrack.domain.money import check_amount
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
-from cooptrack.services.audit import jsonable
 from cooptrack.services.audit import search as audit_search
 from cooptrack.services.browse import (
     MAX_PAGE_SIZE,
@@ -48,11 +47,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
+def _exact(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 class JSON(JSONResponse):
-    """Exact decimals as strings, dates as ISO strings, UTF-8 as is."""
+    """Exact decimals as strings, dates as ISO strings, UTF-8 as is (as audit.jsonable writes them)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return orjson.dumps(content, default=_exact, option=orjson.OPT_NON_STR_KEYS)
 
 
 def next_link(request: Request, page: int, pages: int) -> str | None:
