@@ -42,7 +42,7 @@ from cooptrack.web import (
     pages_sources,
 )
 from cooptrack.web.auth import VerifiedTokens
-from cooptrack.web.cache import CachedReads, Memo, ResponseCache
+from cooptrack.web.cache import IN_ROUTE, CachedReads, Memo, ResponseCache
 from cooptrack.web.errors import BAD_PARAMETER, error_body, from_exception
 from cooptrack.web.sessions import COOKIE as SESSION_COOKIE
 from cooptrack.web.sessions import LoginThrottle, Sessions, TooManyAttempts
@@ -205,7 +205,7 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
     computed; who may read is checked first, as for any request."""
     cache: ResponseCache = request.app.state.cache
     path = request.url.path
-    if request.method != "GET" or not cache.cacheable(path):
+    if request.method != "GET" or not cache.cacheable(path) or IN_ROUTE.fullmatch(path):
         return await call_next(request)
     try:
         version = await run_in_threadpool(_version_for_reader, request, path)

@@ -34,6 +34,9 @@ from cooptrack.store.changes import EVERYTHING, read_tokens, token_of
 
 # The read API's paths worth caching (GET only); the audit log and import jobs change without
 # a data change that every backend sees at once, and are cheap anyway.
+# The hot read routes consult the cache themselves, in the read transaction of their answer
+# (web/context.py's in_read): one transaction per request instead of two.
+IN_ROUTE = re.compile(r"/api/v1/(projects|observations)(/[^/]+)?")
 CACHED_PREFIXES = ("/api/v1/projects", "/api/v1/programmes", "/api/v1/observations", "/api/v1/sources",
                    "/api/v1/claims", "/api/v1/conflicts")
 

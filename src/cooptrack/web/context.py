@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cooptrack.domain.period import parse_date
@@ -17,8 +16,6 @@ from cooptrack.services.context import Context
 from cooptrack.store import Store
 from cooptrack.web.auth import ANONYMOUS, Principal, bearer, check_allowed, principal_from_token
 from cooptrack.web.sessions import CSRF_HEADER, check_csrf
-
-T = TypeVar("T")
 
 
 def store_of(request: Request) -> Store:
@@ -57,17 +54,37 @@ def read_context(request: Request) -> Iterator[Context]:
         yield ctx
 
 
-async def in_read(request: Request, work: Callable[[Context], T]) -> T:
+async def in_read(request: Request, work: Callable[[Context], Response]) -> Response:
     """``work`` in one read transaction, for anyone allowed to read, in one worker thread (the
-    dependency above takes three thread switches: for the hot read routes, one)."""
+    dependency above takes three thread switches: for the hot read routes, one). The response
+    cache is consulted in the same transaction: the answer kept for the version of what the path
+    reads, or ``work``'s answer, kept for that version (see web/cache.py)."""
+    cache = request.app.state.cache
+    path = request.url.path
+    cached = request.method == "GET" and cache.cacheable(path)
 
-    def run() -> T:
+    def run() -> Response:
         with store_of(request).read() as session:
             ctx = Context(session, actor="anonymous", request_id=_request_id(request))
             who = identify(request, ctx)
             check_allowed(who, "read", request.app.state.public_read)
             ctx.actor = who.name
-            return work(ctx)
+            if not cached:
+                return work(ctx)
+            # The version is read before the answer is computed: a change committed meanwhile
+            # makes the next request compute again, never serves an answer older than its version.
+            version = cache.version_for(path, session)
+            key = f"{path}?{request.url.query}"
+            hit = cache.get(key, version)
+            if hit is not None:
+                body, headers = hit
+                return Response(body, media_type="application/json", headers={**headers, "X-Cache": "hit"})
+            response = work(ctx)
+            if response.status_code == 200:
+                kept = {k: v for k, v in response.headers.items() if k.lower() == "etag"}
+                cache.put(key, version, bytes(response.body), kept)
+                response.headers["X-Cache"] = "miss"
+            return response
 
     return await run_in_threadpool(run)
 
