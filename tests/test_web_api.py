@@ -233,7 +233,7 @@ def test_request_id_is_echoed(client):
 
 def test_answers_write_decimals_dates_and_text_as_the_audit_log_does():
     import json
-    from datetime import date, datetime, timedelta, timezone
+    from datetime import UTC, date, datetime, timedelta, timezone
     from decimal import Decimal
 
     from cooptrack.services.audit import jsonable
@@ -241,7 +241,7 @@ def test_answers_write_decimals_dates_and_text_as_the_audit_log_does():
 
     content = {
         "amount": Decimal("7000000000.50"), "tiny": Decimal("0.0000005"), "big": Decimal("1E+3"),
-        "day": date(2019, 4, 22), "at": datetime(2026, 11, 28, 12, 30, 5, 123456, tzinfo=timezone.utc),
+        "day": date(2019, 4, 22), "at": datetime(2026, 11, 28, 12, 30, 5, 123456, tzinfo=UTC),
         "local": datetime(2019, 4, 22, 9, 0, tzinfo=timezone(timedelta(hours=6))),
         "name": "Қазақстан — Корея «Свежий ветер»", "none": None, "yes": True, "n": 58, "share": 0.5,
         "nested": [{"pair": ("KAZ", "KOR"), "values": [Decimal("1.10"), None]}], 7: "int key",
