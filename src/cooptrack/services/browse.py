@@ -9,12 +9,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select
+from sqlalchemy import BindParameter, Connection, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from cooptrack import codes
 from cooptrack.domain.countries import country_name, resolve_country
-from cooptrack.domain.money import Money, RateTable, check_amount
+from cooptrack.domain.money import RateTable, check_amount
 from cooptrack.domain.status import Status
 from cooptrack.errors import InvalidInput, NotFound
 from cooptrack.findings import Finding
@@ -123,6 +123,19 @@ def _usd_bound(value: str | None, name: str) -> Decimal | None:
         raise bad_parameter(name, value, f"{name} '{value}' is not an amount in USD; write e.g. 1000000") from None
 
 
+IDENTITY = Decimal(1)  # US dollars per US dollar, as RateTable.to_usd gives them
+
+
+_PROGRAMME_ID = select(Programme.id).where(Programme.code == bindparam("code"))
+
+
+def _core(ctx: Context) -> Connection:
+    """The transaction's connection, for reads of plain columns without the ORM's work per
+    statement and row (pending ORM changes flushed first, as Session.execute would)."""
+    ctx.session.flush()
+    return ctx.session.connection()
+
+
 def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
     if q.page < 1:
         raise bad_parameter("page", q.page, f"page {q.page} is not a page number; pages count from 1")
@@ -135,7 +148,10 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
 
     conditions: list[Any] = []
     if q.programme:
-        conditions.append(Project.programme_id == get_programme(ctx, q.programme).id)
+        programme_id = _core(ctx).scalar(_PROGRAMME_ID, {"code": q.programme})
+        if programme_id is None:
+            get_programme(ctx, q.programme)  # its not-found message
+        conditions.append(Project.programme_id == programme_id)
     if statuses:
         named = [s for s in statuses if s != UNRECORDED]
         either = [Project.status.in_(named)] if named else []
@@ -169,7 +185,7 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
                     "programme": (Programme.code, Project.code)}
     if needs_usd:
         # USD needs the rate table: filter and sort in Python over the matching ids (cheap columns only).
-        rows = ctx.session.execute(
+        rows = _core(ctx).execute(
             select(Project.id, Project.code, Project.value_amount, Project.value_currency, Project.value_date)
             .where(and_(True, *conditions))).all()
         keyed = []
@@ -193,12 +209,12 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
         ids = [k[2] for k in keyed[(q.page - 1) * q.page_size: q.page * q.page_size]]
         projects = _load(ctx, ids)
     else:
-        total = ctx.session.scalar(select(func.count(Project.id)).where(and_(True, *conditions))) or 0
+        total = _core(ctx).scalar(select(func.count(Project.id)).where(and_(True, *conditions))) or 0
         order = [c.desc() if q.descending else c.asc() for c in sort_columns[q.sort]]
         query = select(Project.id).where(and_(True, *conditions))
         if q.sort == "programme":
             query = query.outerjoin(Programme, Programme.id == Project.programme_id)
-        ids = list(ctx.session.scalars(query.order_by(*order).offset((q.page - 1) * q.page_size).limit(q.page_size)))
+        ids = list(_core(ctx).scalars(query.order_by(*order).offset((q.page - 1) * q.page_size).limit(q.page_size)))
         projects = _load(ctx, ids)
     return ProjectPage([project_row(p, dacs, rates) for p, dacs in projects], total, q.page, q.page_size, q)
 
@@ -214,11 +230,11 @@ def _load(ctx: Context, ids: list[int]) -> list[tuple[Any, list[str]]]:
     queries, no objects."""
     if not ids:
         return []
-    found = {row.id: row for row in ctx.session.execute(
+    found = {row.id: row for row in _core(ctx).execute(
         select(*LIST_COLUMNS).outerjoin(Programme, Programme.id == Project.programme_id)
         .outerjoin(Industry, Industry.id == Project.industry_id).where(Project.id.in_(ids)))}
     sectors: dict[int, list[str]] = defaultdict(list)
-    for pid, dac in ctx.session.execute(select(ProjectSector.project_id, ProjectSector.dac_code)
+    for pid, dac in _core(ctx).execute(select(ProjectSector.project_id, ProjectSector.dac_code)
                                         .where(ProjectSector.project_id.in_(ids))
                                         .order_by(ProjectSector.project_id, ProjectSector.dac_code)):
         sectors[pid].append(dac)
@@ -260,7 +276,7 @@ def _source_refs(ctx: Context, ids: set[int]) -> dict[int, dict[str, Any]]:
     return {sid: {"id": scode or str(sid), "title": title, "publisher": publisher, "published": published,
                   "url": url, "kind": kind}
             for sid, scode, title, publisher, published, url, kind
-            in ctx.session.execute(select(*SOURCE_REF).where(Source.id.in_(sorted(ids))))}
+            in _core(ctx).execute(select(*SOURCE_REF).where(Source.id.in_(sorted(ids))))}
 
 
 _PID: BindParameter[int] = bindparam("pid")
@@ -294,25 +310,25 @@ _CLAIMS = select(Claim).where(Claim.project_id == _PID).order_by(Claim.id)
 def project_detail(ctx: Context, code: str) -> dict[str, Any]:
     """A project with its money, participants, history and claims. Read with plain queries, one
     per kind of child record (the API's most frequent read; no object loading per attribute)."""
-    row = ctx.session.execute(_PROJECT_ROW, {"code": code}).first()
+    conn = _core(ctx)
+    row = conn.execute(_PROJECT_ROW, {"code": code}).first()
     if row is None:
         get_project(ctx, code)  # its not-found message
     assert row is not None
     (pid, title, description, aliases, programme_code, programme_name, industry, host, partner, amount, currency,
      value_date, value_source_id, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id,
      status, source_id, version) = row
-    conversion = None
-    if amount is not None and currency:
-        conversion = rate_table(ctx).to_usd(Money(amount, currency, value_date))
-    session = ctx.session
+    conversion = (rate_table(ctx).stored_to_usd(amount, currency, value_date)
+                  if amount is not None and currency else None)
+    rate = conversion[1] if conversion else None
     given = {"pid": pid}
-    sectors = session.execute(_SECTORS, given).all()
-    participants = session.execute(_PARTICIPANTS, given).all()
-    locations = session.execute(_LOCATIONS, given).all()
-    events = session.execute(_EVENTS, given).all()
-    finance = session.execute(_FINANCE, given).all()
-    documents = session.execute(_DOCUMENTS, given).all()
-    claims = list(session.scalars(_CLAIMS, given))
+    sectors = conn.execute(_SECTORS, given).all()
+    participants = conn.execute(_PARTICIPANTS, given).all()
+    locations = conn.execute(_LOCATIONS, given).all()
+    events = conn.execute(_EVENTS, given).all()
+    finance = conn.execute(_FINANCE, given).all()
+    documents = conn.execute(_DOCUMENTS, given).all()
+    claims = list(ctx.session.scalars(_CLAIMS, given))
     refs = _source_refs(ctx, {i for i in (value_source_id, source_id) if i is not None}
                         | {e.source_id for e in events if e.source_id is not None} | {d.source_id for d in documents})
     return {
@@ -322,8 +338,9 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
         "value": ({"amount": amount, "currency": currency, "value_date": value_date,
                    "source": refs.get(value_source_id) if value_source_id else None, "claim": value_claim_id}
                   if amount is not None else None),
-        "usd": ({"amount": conversion.usd, "rate": conversion.rate, "rate_period": conversion.rate_period,
-                 "rate_source": conversion.rate_source} if conversion else None),
+        "usd": ({"amount": conversion[0], "rate": rate.per_usd if rate else IDENTITY,
+                 "rate_period": rate.period.code if rate else "", "rate_source": rate.source if rate else "identity"}
+                if conversion else None),
         "sectors": [{"code": dac, "percent": percent,
                      "name": (found.name if (found := codes.sector(dac)) else None)} for dac, percent in sectors],
         "participants": [{"name": name, "role": role, "country": country} for name, role, country in participants],
@@ -447,8 +464,8 @@ def observation_views(ctx: Context, indicator: str | None = None, reporter: str 
         if not hs_code.isdigit():
             raise bad_parameter("hs_code", hs_code, f"hs_code '{hs_code}' is not an HS code; write digits, e.g. 2709")
         conditions.append(Observation.hs_code.startswith(hs_code))
-    total = ctx.session.scalar(select(func.count(Observation.id)).where(*conditions)) or 0
-    rows = ctx.session.execute(
+    total = _core(ctx).scalar(select(func.count(Observation.id)).where(*conditions)) or 0
+    rows = _core(ctx).execute(
         select(Observation.id, Indicator.code.label("indicator"), Observation.reporter, Observation.partner,
                Observation.hs_code, Observation.period, Observation.value, Observation.unit, Observation.value_basis,
                Observation.quantity, Observation.quantity_unit, Observation.net_weight_kg, Observation.flags,

@@ -67,6 +67,8 @@ def list_rates(ctx: Context, currency: str | None = None) -> list[ExchangeRate]:
 
 
 _TABLES: dict[tuple[Any, ...], RateTable] = {}
+_RATES_KEY = select(func.count(ExchangeRate.id), func.max(ExchangeRate.id), func.sum(ExchangeRate.version),
+                    func.max(ExchangeRate.updated_at))
 _TABLES_LOCK = threading.Lock()
 
 
@@ -81,9 +83,7 @@ def rate_table(ctx: Context) -> RateTable:
             return _build(ctx)
         bind = bind.engine
     # the last change's time too: a database emptied and refilled may repeat the counts
-    count, top, versions, changed = ctx.session.execute(
-        select(func.count(ExchangeRate.id), func.max(ExchangeRate.id), func.sum(ExchangeRate.version),
-               func.max(ExchangeRate.updated_at))).one()
+    count, top, versions, changed = ctx.session.connection().execute(_RATES_KEY).one()
     key = (str(bind.url), count, top, versions, changed)
     with _TABLES_LOCK:
         found = _TABLES.get(key)
