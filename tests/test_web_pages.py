@@ -499,3 +499,13 @@ def test_every_ui_message_has_a_russian_translation():
             assert set(re.findall(r"%\((\w+)\)s", text)) == wanted, (message_id, text)
     unused = [m for m in catalog if m not in used]
     assert not unused, f"messages no longer used: {unused}"
+
+
+def test_every_observation_flag_has_a_label_in_english_and_russian():
+    from cooptrack.domain.indicators import FLAGS
+    from cooptrack.web.i18n import FLAG_LABELS, translations
+
+    assert set(FLAG_LABELS) == FLAGS
+    russian = translations("ru")
+    untranslated = [msg for msg in FLAG_LABELS.values() if russian.gettext(msg) == msg]
+    assert not untranslated, f"flags without a Russian label: {untranslated}"

@@ -93,7 +93,7 @@ SOURCE_KINDS = {"official": N_("official"), "media": N_("media"), "dataset": N_(
 ROLE_LABELS = {"funding": N_("funding"), "accountable": N_("accountable"), "extending": N_("extending"),
                "implementing": N_("implementing"), "investor": N_("investor"), "contractor": N_("contractor")}
 FLAG_LABELS = {"approximate": N_("approximate"), "lower_bound": N_("at least"), "estimated": N_("estimated"),
-               "preliminary": N_("preliminary"), "mirror": N_("mirror figure")}
+               "preliminary": N_("preliminary"), "mirror": N_("mirror figure"), "forecast": N_("forecast")}
 SEVERITY_LABELS = {"conflict": N_("conflict"), "discrepancy": N_("discrepancy")}
 COUNT_UNITS = {
     "project": NP_("%(n)s project", "%(n)s projects"),
