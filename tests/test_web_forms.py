@@ -107,8 +107,8 @@ def error(html: str, field: str) -> bool:
 
 # -- who may -------------------------------------------------------------------------------------
 
-FORMS = ["/programmes/new", "/programmes/fresh-wind/edit", "/programmes/fresh-wind/targets/new", "/observations/new",
-         "/observations/1/edit", "/rates/new"]
+FORMS = ["/programmes/new", "/programmes/fresh-wind/edit", "/programmes/fresh-wind/targets/new", "/targets/1/edit",
+         "/observations/new", "/observations/1/edit", "/rates/new"]
 
 
 @pytest.mark.parametrize("url", FORMS)
@@ -254,6 +254,53 @@ def test_an_invalid_target_comes_back_with_its_findings(app, store):
     assert 'value="rainfall" selected' in unknown.text
     assert count_rows(store) == before
     assert erin.get("/programmes/no-such/targets/new").status_code == 404
+
+
+def test_edit_a_target(app, store, read):
+    erin = signed_in(app, "erin")
+    assert 'href="/targets/1/edit"' in erin.get("/programmes/fresh-wind").text
+    assert 'href="/targets/1/edit"' not in signed_in(app, "vic").get("/programmes/fresh-wind").text
+    form = form_at(erin, "/targets/1/edit", "target-form")
+    assert (form["indicator"], form["multiple"], form["unit"], form["version"]) == ("trade_turnover", "2", "USD", "1")
+    assert form["approximate"] == "1" and form["deadline"] == "2019-12-31"
+    done = erin.post("/targets/1/edit", data=form | {"period": "2020", "note": "double by 2020"},
+                     follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/programmes/fresh-wind"
+    saved = erin.get("/api/v1/targets/1").json()
+    assert (saved["period"], saved["deadline"], saved["note"], saved["version"]) == (
+        "2020", "2020-12-31", "double by 2020", 2)  # the deadline was the period's end: it moved with it
+    assert saved["approximate"] is True and saved["multiple"] == "2"
+    assert [e["entity_id"] for e in events(read, "target", "update")] == ["1"]
+    form = form_at(erin, "/targets/1/edit", "target-form")
+    unticked = {k: v for k, v in form.items() if k != "approximate"}
+    assert erin.post("/targets/1/edit", data=unticked, follow_redirects=False).status_code == 303
+    assert erin.get("/api/v1/targets/1").json()["approximate"] is False
+    form = form_at(erin, "/targets/1/edit", "target-form")
+    before = count_rows(store)
+    bad = erin.post("/targets/1/edit", data=form | {"period": "2020-H3", "unit": "", "reporter": "Atlantis",
+                                                      "source": "nowhere"})
+    assert bad.status_code == 422
+    for field in ("period", "unit", "reporter", "source"):
+        assert error(bad.text, field), field
+    assert 'value="Atlantis"' in bad.text
+    assert count_rows(store) == before and erin.get("/api/v1/targets/1").json()["version"] == 3
+    assert erin.get("/targets/999999/edit").status_code == 404
+
+
+def test_a_stale_target_form_shows_what_changed_meanwhile(app, store):
+    erin = signed_in(app, "erin")
+    mine = form_at(erin, "/targets/1/edit", "target-form")
+    assert erin.post("/targets/1/edit", data=mine | {"note": "Changed first"}, follow_redirects=False).status_code == 303
+    before = count_rows(store)
+    late = erin.post("/targets/1/edit", data=mine | {"multiple": "3"})
+    assert late.status_code == 409 and 'data-testid="changed-meanwhile"' in late.text
+    assert 'data-field="note"' in late.text and "Changed first" in late.text
+    assert 'data-field="multiple"' in late.text
+    assert count_rows(store) == before and erin.get("/api/v1/targets/1").json()["multiple"] == "2"
+    again = read_form(late.text, "target-form")
+    assert again["version"] == "2" and again["multiple"] == "3"
+    assert erin.post("/targets/1/edit", data=again, follow_redirects=False).status_code == 303
+    assert erin.get("/api/v1/targets/1").json()["multiple"] == "3"
 
 
 # -- observations --------------------------------------------------------------------------------

@@ -135,14 +135,20 @@ def update_target(ctx: Context, target_id: int, changes: dict[str, Any], expecte
     check_version("target", target_id, target.version, expected_version,
                   lambda: audit.jsonable(target_view(ctx, target)))
     _unknown(changes, TARGET_FIELDS, "a target")
-    cleared = [k for k in REQUIRED_FIELDS if k in changes and changes[k] is None]
-    if cleared:
-        raise InvalidInput.from_findings([Finding("missing", f"a target's {k} cannot be removed; give a new one",
-                                                  field=k) for k in cleared])
-    spec = replace(target_spec(ctx, target), **changes)
+    cleared = [Finding("missing", f"a target's {k} cannot be removed; give a new one", field=k)
+               for k in REQUIRED_FIELDS if k in changes and changes[k] is None]
+    # The other changes are checked too (a removed field keeps its value for that): all findings at once.
+    spec = replace(target_spec(ctx, target), **{k: v for k, v in changes.items()
+                                                 if not (k in REQUIRED_FIELDS and v is None)})
     if "period" in changes and "deadline" not in changes and target.deadline == Period.parse(target.period).end:
         spec.deadline = None  # the deadline was the period's end: it moves with the period
-    _apply(ctx, target, _columns(ctx, spec), "target", target.id)
+    try:
+        columns = _columns(ctx, spec)
+    except InvalidInput as exc:
+        raise InvalidInput.from_findings([*cleared, *exc.findings]) from None
+    if cleared:
+        raise InvalidInput.from_findings(cleared)
+    _apply(ctx, target, columns, "target", target.id)
     ctx.session.expire(target, ["indicator", "source"])  # loaded through the ids just changed
     return target
 

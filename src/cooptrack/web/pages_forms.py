@@ -8,6 +8,7 @@ with what changed meanwhile, and is saved only when sent again.
     /programmes/new                  register a programme                 (editor)
     /programmes/{code}/edit          edit a programme's fields            (editor)
     /programmes/{code}/targets/new   define a target of the programme     (editor)
+    /targets/{id}/edit               edit a target                        (editor)
     /observations                    observations, filtered and paged     (read)
     /observations/new                add an observation                   (editor)
     /observations/{id}/edit          edit an observation                  (editor)
@@ -41,7 +42,7 @@ from cooptrack.services.editing import (
 from cooptrack.services.observations import BASES, ObservationSpec, add_observation
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, get_programme, register_programme
 from cooptrack.services.rates import RateSpec, add_rate, list_rates
-from cooptrack.services.targets import TargetSpec, define_target
+from cooptrack.services.targets import TargetSpec, define_target, get_target, target_view, update_target
 from cooptrack.web.context import int_param, read_context, store_of
 from cooptrack.web.pages_base import qs, render
 from cooptrack.web.pages_edit import form_of, signed_in
@@ -218,7 +219,7 @@ def target_new(request: Request, code: str) -> Response:
     view = _current_programme(request, code)
     parties = view["parties"] + ["", ""]
     values = dict.fromkeys(TARGET, "") | {"reporter": parties[0], "partner": parties[1], "approximate": False}
-    return render(request, "target_form.html", p=view, values=values, errors={}, loose=[], indicators=INDICATORS)
+    return _target_form(request, creating=True, p=view, values=values)
 
 
 @router.post("/programmes/{code}/targets/new")
@@ -236,9 +237,59 @@ async def target_create(request: Request, code: str) -> Response:
             define_target(_ctx(request, session, actor), spec)
     except InvalidInput as exc:
         errors, loose = place(_findings(exc), TARGET)
-        return render(request, "target_form.html", status=422, p=_current_programme(request, code),
-                      values=g | {"approximate": approximate}, errors=errors, loose=loose, indicators=INDICATORS)
+        return _target_form(request, 422, creating=True, p=_current_programme(request, code),
+                            values=g | {"approximate": approximate}, errors=errors, loose=loose)
     return RedirectResponse(f"/programmes/{code}", status_code=303)
+
+
+def _target_form(request: Request, status: int = 200, **context: Any) -> Response:
+    context.setdefault("errors", {})
+    context.setdefault("loose", [])
+    context.setdefault("meanwhile", None)
+    return render(request, "target_form.html", status=status, indicators=INDICATORS, **context)
+
+
+def _current_target(request: Request, target_id: int) -> dict[str, Any]:
+    with store_of(request).read() as session:
+        ctx = Context(session, actor="web")
+        return audit.jsonable(target_view(ctx, get_target(ctx, target_id)))
+
+
+def _target_values(view: dict[str, Any]) -> dict[str, Any]:
+    return {f: "" if view[f] is None else str(view[f]) for f in TARGET} | {"approximate": bool(view["approximate"])}
+
+
+@router.get("/targets/{target_id}/edit")
+def target_edit(request: Request, target_id: int) -> Response:
+    signed_in(request, "edit")
+    view = _current_target(request, target_id)
+    return _target_form(request, creating=False, p=_current_programme(request, view["programme"]), t=view,
+                        values=_target_values(view), version=view["version"])
+
+
+@router.post("/targets/{target_id}/edit")
+async def target_save(request: Request, target_id: int) -> Response:
+    actor = signed_in(request, "edit")
+    form = await form_of(request)
+    given: dict[str, Any] = _texts(form, TARGET) | {"approximate": bool(form.get("approximate"))}
+    version = int_param(str(form.get("version", "")), "version", 0)
+    view = _current_target(request, target_id)
+    programme = _current_programme(request, view["programme"])
+    before = _target_values(view)
+    changes = {f: (v if f == "approximate" else v or None) for f, v in given.items() if v != before[f]}
+    try:
+        with store_of(request).write() as session:
+            update_target(_ctx(request, session, actor), target_id, changes, version)
+    except StaleVersion as exc:
+        now = exc.current or view
+        return _target_form(request, 409, creating=False, p=programme, t=now, values=given,
+                            version=now.get("version", version),
+                            meanwhile=_meanwhile([*TARGET, "approximate"], _target_values(now), given))
+    except InvalidInput as exc:
+        errors, loose = place(_findings(exc), [*TARGET, "approximate"])
+        return _target_form(request, 422, creating=False, p=programme, t=view, values=given, version=version,
+                            errors=errors, loose=loose)
+    return RedirectResponse(f"/programmes/{view['programme']}", status_code=303)
 
 
 # -- observations ---------------------------------------------------------------------------------
