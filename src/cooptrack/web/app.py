@@ -8,7 +8,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cooptrack.errors import CooptrackError, StaleVersion, StoreUnavailable
 from cooptrack.findings import Finding
@@ -84,29 +85,6 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
     app.state.memo = Memo(app.state.cache.version, enabled=caching)
     mark_interrupted(store)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get("x-request-id", "")
-        # A caller's id is kept when it is plain (letters, digits, - and _), so it is safe in logs.
-        ok = 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given)
-        request.state.request_id = given if ok else uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        nul = next((name for name, value in request.query_params.multi_items() if "\x00" in name + value), None)
-        if nul is not None:  # no database stores it (PostgreSQL refuses it): name the parameter
-            message = f"parameter {nul!r} contains a NUL character; remove it"
-            response = _respond(request, 400, error_body(400, BAD_PARAMETER, message, [
-                Finding(BAD_PARAMETER, message, field=nul.replace("\x00", ""))], nul.replace("\x00", ""),
-                request.state.request_id))
-        else:
-            response = await _cached(request, call_next)
-        response.headers["X-Request-ID"] = request.state.request_id
-        principal = getattr(request.state, "principal", None)
-        access.info("request", extra={
-            "request_id": request.state.request_id, "method": request.method, "path": request.url.path,
-            "status": response.status_code, "ms": round((time.perf_counter() - started) * 1000, 1),
-            "actor": principal.name if principal else None})
-        return response
-
     app.include_router(api.router)
     app.include_router(api_write.router)
     app.include_router(pages_sources.router)  # before pages: /sources/new is not a source
@@ -117,6 +95,7 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
     app.include_router(pages_imports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(RequestEnvelope)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -200,13 +179,57 @@ def serve_cached(app: FastAPI) -> Any:
     return CachedReads(app, app.state.cache, app.state.public_read, logged)
 
 
-async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Serve a read API answer from the cache when the database has not changed since it was
-    computed; who may read is checked first, as for any request."""
+class RequestEnvelope:
+    """Around every HTTP request (plain ASGI: no extra task or stream per request): its id, the
+    caller's when plain (letters, digits, - and _; safe in logs), else a new one, on request.state
+    and in the X-Request-ID header; a NUL character in a query parameter refused (400 naming it: no
+    database stores it); read API answers served from the response cache; one access log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        given = request.headers.get("x-request-id", "")
+        ok = 0 < len(given) <= 64 and all(c.isalnum() or c in "-_" for c in given)
+        rid = request.state.request_id = given if ok else uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        nul = next((name for name, value in request.query_params.multi_items() if "\x00" in name + value), None)
+        if nul is not None:
+            message = f"parameter {nul!r} contains a NUL character; remove it"
+            field = nul.replace("\x00", "")
+            await _respond(request, 400, error_body(400, BAD_PARAMETER, message, [
+                Finding(BAD_PARAMETER, message, field=field)], field, rid))(scope, receive, send_with_id)
+        else:
+            await _cached(request, self.app, send_with_id)
+        principal = getattr(request.state, "principal", None)
+        access.info("request", extra={
+            "request_id": rid, "method": request.method, "path": request.url.path, "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1), "actor": principal.name if principal else None})
+
+
+async def _cached(request: Request, app: ASGIApp, send: Send) -> None:
+    """Serve a read API answer from the cache when the data it reads has not changed since it was
+    computed (who may read is checked first, as for any request); else let ``app`` answer, and
+    keep a 200. The hot read routes do this themselves (IN_ROUTE, web/context.py's in_read)."""
+    scope, receive = request.scope, request.receive
     cache: ResponseCache = request.app.state.cache
     path = request.url.path
     if request.method != "GET" or not cache.cacheable(path) or IN_ROUTE.fullmatch(path):
-        return await call_next(request)
+        await app(scope, receive, send)
+        return
     try:
         version = await run_in_threadpool(_version_for_reader, request, path)
     except CooptrackError as exc:
@@ -214,7 +237,8 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
         refused = _respond(request, status, error)
         if status == 401:
             refused.headers["WWW-Authenticate"] = 'Bearer realm="cooptrack"'
-        return refused
+        await refused(scope, receive, send)
+        return
     key = f"{path}?{request.url.query}"
     hit, how = cache.get(key, version), "hit"
     shared = cache.shared.enabled and cache.shared.wanted(path)
@@ -224,17 +248,26 @@ async def _cached(request: Request, call_next: Callable[[Request], Awaitable[Res
             cache.put(key, version, *hit)
     if hit is not None:
         body, headers = hit
-        return Response(body, media_type="application/json", headers={**headers, "X-Cache": how})
-    response = await call_next(request)
-    if response.status_code != 200:
-        return response
-    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
-    body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-    kept = {k: v for k, v in response.headers.items() if k.lower() in ("etag",)}
+        await Response(body, media_type="application/json", headers={**headers, "X-Cache": how})(scope, receive, send)
+        return
+    messages: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    start = messages[0]
+    if start["status"] != 200:
+        for message in messages:
+            await send(message)
+        return
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    kept = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", ()) if k.lower() == b"etag"}
     cache.put(key, version, body, kept)
     if shared:
         await run_in_threadpool(cache.shared.put, key, version, body, kept)
-    return Response(body, status_code=200, media_type="application/json", headers={**kept, "X-Cache": "miss"})
+    await Response(body, status_code=200, media_type="application/json",
+                   headers={**kept, "X-Cache": "miss"})(scope, receive, send)
 
 
 def _version_for_reader(request: Request, path: str) -> str:
