@@ -19,8 +19,12 @@ demo: install
 	$(BIN)/cooptrack demo
 	$(BIN)/cooptrack serve --public-read
 
+# The suite in one worker per core (pytest-xdist), each test file whole in one worker so that its
+# module fixtures are built once; `make test PYTEST_WORKERS=0` runs it in this process alone.
+PYTEST_WORKERS ?= auto
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

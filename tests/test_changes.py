@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from cooptrack.services.backup import NOT_BACKED_UP
 from cooptrack.services.context import Context
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.editing import update_observation, update_project
 from cooptrack.services.observations import list_observations
 from cooptrack.services.programmes import ProgrammeSpec, register_programme
@@ -113,10 +112,9 @@ def test_statements_are_classified_into_aspects(statement, expected):
 
 
 @pytest.fixture
-def demo(store, write):
-    with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-    return store
+def demo(demo_db):
+    """The store with the demo loaded."""
+    return demo_db
 
 
 def tokens(store):

@@ -15,9 +15,8 @@ PROJECT = ("project", "add", "p", "--title", "T")
 
 
 @pytest.fixture
-def demo(cli, store):
-    """The Fresh Wind demo loaded; returns the row counts right after."""
-    assert cli("demo").exit_code == 0
+def demo(cli_demo, store):
+    """The Fresh Wind demo loaded by `cooptrack demo`; returns the row counts right after."""
     return count_rows(store)
 
 

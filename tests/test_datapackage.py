@@ -51,13 +51,15 @@ def same_files(a: Path, b: Path) -> None:
     assert (mismatch, errors) == ([], [])
 
 
-@pytest.fixture
-def package(tmp_path: Path) -> Path:
-    """A package exported from a SQLite database holding the demo and reviewed claims."""
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A package exported from a SQLite database holding the demo and reviewed claims (once per
+    session; each test gets its own copy from `package`)."""
     from typer.testing import CliRunner
 
     from cooptrack.cli import app
 
+    tmp_path = tmp_path_factory.mktemp("datapackage")
     source = new_sqlite(tmp_path / "source.db")
     runner = CliRunner()
     env = {"COOPTRACK_DATABASE_URL": source.url, "COOPTRACK_ACTOR": "tester"}
@@ -70,6 +72,12 @@ def package(tmp_path: Path) -> Path:
     export_datapackage(source, out)
     source.dispose()
     return out
+
+
+@pytest.fixture
+def package(exported: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the exported package (some tests tamper with it)."""
+    return Path(shutil.copytree(exported, tmp_path / "package"))
 
 
 def test_round_trip_is_byte_identical(cli, store, tmp_path):

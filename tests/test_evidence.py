@@ -38,12 +38,16 @@ SECOND = ("The package of Kazakh-Korean cooperation now includes 40 industrial p
 
 
 @pytest.fixture
-def demo(write):
+def demo(write, prepare):
     """The demo's register without its evidence section: these tests ingest and review the texts."""
-    data = read_dataset(demo_path())
-    data.pop("evidence")
-    with write() as ctx:
-        load_dataset(ctx, data, "fresh_wind.yaml")
+
+    def load():
+        data = read_dataset(demo_path())
+        data.pop("evidence")
+        with write() as ctx:
+            load_dataset(ctx, data, "fresh_wind.yaml")
+
+    prepare("register without evidence", load)
 
 
 def ingest_text(write, path, text, published=PUBLISHED, title="Qazaq TV article", encoding="utf-8"):
@@ -54,9 +58,9 @@ def ingest_text(write, path, text, published=PUBLISHED, title="Qazaq TV article"
 
 
 @pytest.fixture
-def claims(demo, write, read, tmp_path):
+def claims(demo, write, read, tmp_path, prepare):
     """The EN text ingested for fresh-wind; returns a finder: claim id by kind and quote."""
-    ingest_text(write, tmp_path / "en.txt", EN)
+    prepare("register without evidence, then en.txt ingested", lambda: ingest_text(write, tmp_path / "en.txt", EN))
 
     def find(kind, quote, nth=0):
         with read() as ctx:

@@ -52,13 +52,14 @@ def refused(cli, store, before, *args, code=1):
 
 
 @pytest.fixture
-def demo(cli, store, tmp_path):
-    """The demo's register without its evidence section: these tests ingest and review the texts."""
+def demo(cli, store, tmp_path, prepare):
+    """The demo's register without its evidence section: these tests ingest and review the texts.
+    Returns the row counts right after."""
     data = read_dataset(demo_path())
     data.pop("evidence")
     path = tmp_path / "register.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    ok(cli, "load", str(path))
+    prepare("register without evidence, through `cooptrack load`", lambda: ok(cli, "load", str(path)))
     return count_rows(store)
 
 
@@ -68,9 +69,10 @@ def ingest(cli, path, published=PUBLISHED, *extra):
 
 
 @pytest.fixture
-def claims(demo, cli, tmp_path):
+def claims(demo, cli, tmp_path, prepare):
     """The EN text ingested for fresh-wind; returns a finder: claim id by kind and quote."""
-    ingest(cli, write_file(tmp_path, "qazaqtv.txt", EN))
+    path = write_file(tmp_path, "qazaqtv.txt", EN)
+    prepare("register without evidence, then qazaqtv.txt through `cooptrack ingest`", lambda: ingest(cli, path))
 
     def find(kind, quote):
         rows = ok_json(cli, "claims", "list", "--review", "all", "--all-kinds")

@@ -33,8 +33,8 @@ def run(cli):
 
 
 @pytest.fixture
-def demo(run):
-    run("demo")
+def demo(cli_demo):
+    """The Fresh Wind demo loaded by `cooptrack demo`."""
 
 
 @pytest.fixture

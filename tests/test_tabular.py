@@ -45,8 +45,8 @@ def findings(result) -> list[dict]:
 
 
 @pytest.fixture
-def demo(cli, store):
-    assert cli("demo").exit_code == 0
+def demo(cli_demo, store):
+    """The Fresh Wind demo loaded by `cooptrack demo`; returns the row counts right after."""
     return count_rows(store)
 
 

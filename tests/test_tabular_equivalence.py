@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from test_tabular import write_csv
 from test_tabular_bulk import _state
@@ -102,30 +103,41 @@ def _demo(store: Store) -> int:
         return session.scalar(select(func.max(AuditEvent.id))) or 0
 
 
-def test_bulk_import_of_thousands_matches_register_project(store, tmp_path):
-    cells, specs = _generate(20240601)
-    reference = Store(f"sqlite:///{tmp_path / 'reference.db'}")
+@pytest.fixture(scope="module")
+def one_by_one(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The state the bulk import must match: the demo, then the generated projects registered one
+    by one, in a SQLite database of their own (the same for both backends' runs of the test, so
+    built once)."""
+    _, specs = _generate(20240601)
+    reference = Store(f"sqlite:///{tmp_path_factory.mktemp('reference') / 'reference.db'}")
     upgrade(reference)
-    start, reference_start = _demo(store), _demo(reference)
+    reference_start = _demo(reference)
     with reference.write() as session:
         ctx = Context(session, "tester")
         for spec, status, effective in specs:
             register_project(ctx, spec)
             if status and effective:
                 add_status_event(ctx, StatusSpec(spec.code, status, effective))
+    state = _state(reference, reference_start)
+    reference.dispose()
+    return state
+
+
+def test_bulk_import_of_thousands_matches_register_project(store, tmp_path, one_by_one):
+    cells, specs = _generate(20240601)
+    start = _demo(store)
     path = write_csv(tmp_path / "projects.csv", cells)
     with store.write() as session:
         result = import_projects(Context(session, "tester"), read_sheet(path))
     assert result.report.valid, result.report.findings[:5]
     assert result.summary == {"created": ROWS, "updated": 0, "unchanged": 0, "refused": 0}
-    bulk, one_by_one = _state(store, start), _state(reference, reference_start)
+    bulk = _state(store, start)
     with_status = sum(1 for _, status, _ in specs if status)
     assert len(bulk["projects"]) == ROWS + 2  # and the demo's two
     assert len(bulk["events"]) > with_status and len(bulk["audit"]) == len(one_by_one["audit"])
     assert sum(1 for a in bulk["audit"] if a[0] == "status") == with_status
     for key in ("projects", "sectors", "organisations", "participants", "events", "audit"):
         assert _equal(bulk[key], one_by_one[key]), key
-    reference.dispose()
 
     # The same file again: every row found as registered, nothing written.
     with store.write() as session:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.projects import StatusSpec, add_status_event
 from cooptrack.services.users import add_user, create_token, revoke_token
 from cooptrack.web import create_app
@@ -22,12 +21,11 @@ def hits(client, url, headers=None):
 
 
 @pytest.fixture
-def loaded(store, write):
+def loaded(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
         add_user(ctx, "vera", "viewer")
         new = create_token(ctx, "vera")
-    return store, new
+    return demo_db, new
 
 
 def test_repeated_reads_hit_and_any_write_invalidates(loaded, write):

@@ -9,21 +9,18 @@ import re
 import pytest
 from conftest import count_rows
 from fastapi.testclient import TestClient
-from web_support import PASSWORD, hidden, signed_in
+from web_support import add_test_user, hidden, signed_in
 
 from cooptrack.services.claims import list_claims
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
-from cooptrack.services.users import add_user
 from cooptrack.web import create_app
 
 
 @pytest.fixture
-def app(store, write):
+def app(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
         for name, role in (("erin", "editor"), ("rita", "reviewer"), ("vic", "viewer")):
-            add_user(ctx, name, role, PASSWORD)
-    return create_app(store, public_read=True)
+            add_test_user(ctx, name, role)
+    return create_app(demo_db, public_read=True)
 
 
 def edit_form(client: TestClient) -> dict[str, str]:

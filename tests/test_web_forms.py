@@ -12,23 +12,20 @@ from typing import Any
 import pytest
 from conftest import count_rows
 from fastapi.testclient import TestClient
-from web_support import PASSWORD, hidden, signed_in
+from web_support import add_test_user, hidden, signed_in
 
 from cooptrack.services.audit import search as audit_search
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
-from cooptrack.services.users import add_user
 from cooptrack.web import create_app
 
 Form = dict[str, Any]
 
 
 @pytest.fixture
-def app(store, write):
+def app(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
         for name, role in (("erin", "editor"), ("vic", "viewer")):
-            add_user(ctx, name, role, PASSWORD)
-    return create_app(store, public_read=True)
+            add_test_user(ctx, name, role)
+    return create_app(demo_db, public_read=True)
 
 
 class _FormReader(HTMLParser):

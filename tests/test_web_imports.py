@@ -11,7 +11,6 @@ from conftest import count_rows
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.users import add_user, create_token
 from cooptrack.store.models import AuditEvent, ImportJob, Project
 from cooptrack.web import create_app
@@ -25,14 +24,17 @@ def rows(n: int, start: int = 0) -> str:
 
 
 @pytest.fixture
-def api(store, write):
-    with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-        tokens = {}
-        for role in ("viewer", "editor"):
-            add_user(ctx, role, role)
-            tokens[role] = create_token(ctx, role).token
-    client = TestClient(create_app(store, public_read=True))
+def api(demo_db, write, prepare):
+    def users():
+        with write() as ctx:
+            tokens = {}
+            for role in ("viewer", "editor"):
+                add_user(ctx, role, role)
+                tokens[role] = create_token(ctx, role).token
+        return tokens
+
+    tokens = prepare("demo, then a viewer and an editor with tokens", users)
+    client = TestClient(create_app(demo_db, public_read=True))
     client.headers["Authorization"] = f"Bearer {tokens['editor']}"
     client.viewer_token = tokens["viewer"]  # type: ignore[attr-defined]
     return client

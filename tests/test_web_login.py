@@ -7,21 +7,17 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from web_support import PASSWORD, add_test_user
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
-from cooptrack.services.users import add_user
 from cooptrack.web import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(store, write):
+def app(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-        add_user(ctx, "erin", "editor", PASSWORD)
-        add_user(ctx, "vic", "viewer", PASSWORD)
-    return create_app(store, public_read=False)
+        add_test_user(ctx, "erin", "editor")
+        add_test_user(ctx, "vic", "viewer")
+    return create_app(demo_db, public_read=False)
 
 
 def hidden(html: str, name: str) -> str:
@@ -106,9 +102,7 @@ def test_viewer_session_cannot_write_and_sign_out_ends_the_session(app):
     assert client.get("/", headers={"accept": "text/html"}).status_code == 401
 
 
-def test_public_read_shows_pages_and_a_sign_in_link(store, write):
-    with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-    client = TestClient(create_app(store, public_read=True))
+def test_public_read_shows_pages_and_a_sign_in_link(demo_db):
+    client = TestClient(create_app(demo_db, public_read=True))
     home = client.get("/")
     assert home.status_code == 200 and 'data-testid="login-link"' in home.text

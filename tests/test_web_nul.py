@@ -6,21 +6,19 @@ from __future__ import annotations
 import pytest
 from conftest import count_rows
 from fastapi.testclient import TestClient
-from web_support import PASSWORD, hidden, signed_in
+from web_support import add_test_user, hidden, signed_in
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
-from cooptrack.services.users import add_user, create_token
+from cooptrack.services.users import create_token
 from cooptrack.web import create_app
 
 
 @pytest.fixture
-def world(store, write):
+def world(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-        add_user(ctx, "erin", "editor", PASSWORD)
+        add_test_user(ctx, "erin", "editor")
         token = create_token(ctx, "erin").token
-    app = create_app(store, public_read=False)
-    return store, app, {"Authorization": f"Bearer {token}"}
+    app = create_app(demo_db, public_read=False)
+    return demo_db, app, {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("url", ["/api/v1/projects?q=a%00b", "/api/v1/observations?reporter=K%00AZ",

@@ -9,19 +9,17 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.users import add_user, create_token
 from cooptrack.web import create_app
 from cooptrack.web.logs import JsonLines
 
 
 @pytest.fixture
-def served(store, write):
+def served(demo_db, write):
     with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
         add_user(ctx, "vera", "viewer")
         token = create_token(ctx, "vera").token
-    return store, token
+    return demo_db, token
 
 
 def test_audit_api_filters_and_is_not_public(served):

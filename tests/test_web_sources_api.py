@@ -9,10 +9,9 @@ from conftest import count_rows
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_documents import DRAWING_PDF, HTML, TEXT_PDF
-from web_support import PASSWORD, hidden, signed_in
+from web_support import add_test_user, hidden, signed_in
 
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
-from cooptrack.services.users import add_user, create_token
+from cooptrack.services.users import create_token
 from cooptrack.store.models import AuditEvent, Source, Target
 from cooptrack.web import create_app
 
@@ -21,14 +20,17 @@ NEWS = ("Astana, 22 April 2019. Trade turnover between Kazakhstan and Korea reac
 
 
 @pytest.fixture
-def world(store, write):
-    tokens = {}
-    with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-        for role in ("viewer", "editor"):
-            add_user(ctx, role, role, PASSWORD)
-            tokens[role] = create_token(ctx, role).token
-    app = create_app(store, public_read=True)
+def world(demo_db, write, prepare):
+    def users():
+        tokens = {}
+        with write() as ctx:
+            for role in ("viewer", "editor"):
+                add_test_user(ctx, role, role)
+                tokens[role] = create_token(ctx, role).token
+        return tokens
+
+    tokens = prepare("demo, then a viewer and an editor with passwords and tokens", users)
+    app = create_app(demo_db, public_read=True)
     editor = TestClient(app, headers={"Authorization": f"Bearer {tokens['editor']}"})
     viewer = TestClient(app, headers={"Authorization": f"Bearer {tokens['viewer']}"})
     return app, editor, viewer

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cooptrack.services.claims import list_claims
-from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.users import add_user, create_token
 from cooptrack.store.models import AuditEvent
 from cooptrack.web import create_app
@@ -19,16 +18,19 @@ ROLES = ("viewer", "editor", "reviewer", "admin")
 
 
 @pytest.fixture
-def world(store, write):
-    tokens = {}
-    with write() as ctx:
-        load_dataset(ctx, read_dataset(demo_path()), "fresh_wind.yaml", base=demo_path().parent)
-        for role in ROLES:
-            add_user(ctx, f"{role}-user", role)
-            tokens[role] = create_token(ctx, f"{role}-user").token
+def world(demo_db, write, prepare):
+    def users():
+        tokens = {}
+        with write() as ctx:
+            for role in ROLES:
+                add_user(ctx, f"{role}-user", role)
+                tokens[role] = create_token(ctx, f"{role}-user").token
+        return tokens
+
+    tokens = prepare("demo, then a user and a token of each role", users)
     with write() as ctx:
         pending = [c.id for c in list_claims(ctx, "fresh-wind", "pending")]
-    return store, tokens, pending
+    return demo_db, tokens, pending
 
 
 def client_for(store, public_read):
