@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from web_support import add_projects_and_trade
 
 from cooptrack.services.dashboard import programme_dashboard
-from cooptrack.services.observations import ObservationSpec, add_observation
-from cooptrack.services.projects import ProjectSpec, StatusSpec, add_status_event, register_project
 from cooptrack.web import create_app
 
 EXTRA = [
@@ -30,16 +29,7 @@ def client(demo_db, write, prepare):
 
     def more():
         with write() as ctx:
-            for code, title, status, value, currency, sector, host in EXTRA:
-                register_project(ctx, ProjectSpec(code, title, programme="fresh-wind", host_country=host,
-                                                  partner_country="KOR" if host == "KAZ" else "KAZ", value=value,
-                                                  currency=currency, value_date="2019-06-30" if value else None,
-                                                  sectors={sector: 100}))
-                add_status_event(ctx, StatusSpec(code, status, "2019-05"))
-            for hs, value in (("2709", "700000000"), ("7403", "150000000"), ("27", "800000000")):
-                add_observation(ctx, ObservationSpec("exports", "KAZ", "2019", value, "USD", partner="KOR", hs_code=hs))
-            add_observation(ctx, ObservationSpec("imports", "KAZ", "2019", "300000000", "USD", partner="KOR",
-                                                  hs_code="8703"))
+            add_projects_and_trade(ctx, EXTRA, (("2709", "700000000"), ("7403", "150000000"), ("27", "800000000")))
 
     prepare("demo, then the web api tests' projects and trade", more)
     with TestClient(create_app(demo_db, public_read=True)) as c:

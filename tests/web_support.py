@@ -45,3 +45,21 @@ def signed_in(app, name: str, password: str = PASSWORD) -> TestClient:
                        follow_redirects=False)
     assert done.status_code == 303
     return client
+
+
+def add_projects_and_trade(ctx: Context, projects: list[tuple], exports: tuple[tuple[str, str], ...]) -> None:
+    """The web tests' extra register: ``projects`` (code, title, status, value, currency, sector,
+    host) in fresh-wind, each with its status since 2019-05; Kazakh exports to Korea in 2019 by HS
+    code (``exports``: code, value) and one import line (HS 8703)."""
+    from cooptrack.services.observations import ObservationSpec, add_observation
+    from cooptrack.services.projects import ProjectSpec, StatusSpec, add_status_event, register_project
+
+    for code, title, status, value, currency, sector, host in projects:
+        register_project(ctx, ProjectSpec(code, title, programme="fresh-wind", host_country=host,
+                                          partner_country="KOR" if host == "KAZ" else "KAZ", value=value,
+                                          currency=currency, value_date="2019-06-30" if value else None,
+                                          sectors={sector: 100}))
+        add_status_event(ctx, StatusSpec(code, status, "2019-05"))
+    for hs, value in exports:
+        add_observation(ctx, ObservationSpec("exports", "KAZ", "2019", value, "USD", partner="KOR", hs_code=hs))
+    add_observation(ctx, ObservationSpec("imports", "KAZ", "2019", "300000000", "USD", partner="KOR", hs_code="8703"))
