@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from cooptrack.services.rates import RateSpec, add_rate, rate_table
 
 
@@ -36,14 +38,12 @@ def test_a_writer_reuses_the_table_unless_it_changed_rates(write, read, store):
     with write() as ctx:  # writes, but no rates: the committed table holds
         register_project(ctx, ProjectSpec(code="road", title="Road"))
         assert rate_table(ctx) is shared
-    try:
-        with write() as ctx:  # a rate not committed yet: this transaction's own table, not kept
-            add_rate(ctx, RateSpec("KRW", "2019", "1165.36", "Bank of Korea"))
-            own = rate_table(ctx)
-            assert own is not shared and own.find("KRW", date(2019, 1, 1)) is not None
-            raise RuntimeError("roll back")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError, match="roll back"), write() as ctx:
+        # a rate not committed yet: this transaction's own table, not kept
+        add_rate(ctx, RateSpec("KRW", "2019", "1165.36", "Bank of Korea"))
+        own = rate_table(ctx)
+        assert own is not shared and own.find("KRW", date(2019, 1, 1)) is not None
+        raise RuntimeError("roll back")
     with read() as ctx:
         again = rate_table(ctx)
         assert again is shared and again.find("KRW", date(2019, 1, 1)) is None
