@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cooptrack.services.projects import StatusSpec, add_status_event
-from cooptrack.services.users import add_user, create_token, revoke_token
+from cooptrack.services.users import add_user, create_token, revoke_token, update_user
 from cooptrack.web import create_app
 
 URL = "/api/v1/projects?programme=fresh-wind&status=in_execution"
@@ -78,3 +78,38 @@ def test_the_cache_keeps_to_its_size_in_bytes(loaded):
     cache.put("k9", "v", b"y" * 100, {})  # replacing an entry gives its bytes back
     assert cache.get("k9", "v") == (b"y" * 100, {})
     cache.version.close()
+
+
+def test_a_token_is_checked_again_only_after_users_or_tokens_change(loaded, write):
+    """A worker keeps a token's check while the access aspect is unchanged: no query of the
+    tokens per request; a change to any user or token (here another user's) makes it ask again,
+    and a disabled user is refused by the next request."""
+    from sqlalchemy import event
+
+    store, token = loaded
+    client = TestClient(create_app(store, public_read=False))
+    me = {"Authorization": f"Bearer {token.token}"}
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    def token_reads(path):
+        seen.clear()
+        assert client.get(path, headers=me).status_code == 200
+        return sum("api_tokens" in s for s in seen)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        assert token_reads("/api/v1/projects/bakad") >= 1  # first use: found, checked, stamped
+        assert token_reads("/api/v1/projects/bakad") == 0
+        assert token_reads("/api/v1/observations") == 0
+        with write() as ctx:
+            add_user(ctx, "olga", "editor")
+        assert token_reads("/api/v1/projects/bakad") == 1
+        assert token_reads("/api/v1/projects/bakad") == 0
+        with write() as ctx:
+            update_user(ctx, "vera", active=False)
+        assert client.get("/api/v1/projects/bakad", headers=me).status_code == 401
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)

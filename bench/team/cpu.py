@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -65,7 +66,7 @@ class Direct:
 
 
 async def measure(url: str, token: str, operations: int, kinds: set[str] | None, seed: int,
-                  write_share: float) -> dict[str, list[float]]:
+                  write_share: float, profile: Any = None) -> dict[str, list[float]]:
     from cooptrack.store import Store
     from cooptrack.web.app import create_app
 
@@ -81,6 +82,8 @@ async def measure(url: str, token: str, operations: int, kinds: set[str] | None,
     async with app.router.lifespan_context(app):
         for _kind, path in ops[:50]:  # routes and statements prepared, rate table built: not counted
             await client.call("GET", path)
+        if profile is not None:
+            profile.enable()
         for n, (kind, path) in enumerate(ops):
             started = time.process_time()
             status, headers, body = await client.call("GET", path)
@@ -98,6 +101,8 @@ async def measure(url: str, token: str, operations: int, kinds: set[str] | None,
                     raise RuntimeError(f"PATCH {path}: {status} {body[:300]!r}")
                 kind = f"{kind}: the PATCH"
             spent.setdefault(kind, []).append(time.process_time() - started)
+        if profile is not None:
+            profile.disable()
     store.dispose()
     return spent
 
@@ -110,13 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-seed", type=int, default=6)
     parser.add_argument("--write-share", type=float, default=0.10)
     parser.add_argument("--cache", choices=("on", "off"), default="on", help="the response cache (default on)")
+    parser.add_argument("--profile", metavar="FILE", help="also write a cProfile of the measured requests to FILE "
+                        "(read it with `python -m pstats FILE`; the profiler adds its own cost to the figures)")
     args = parser.parse_args(argv)
+    profile = cProfile.Profile() if args.profile else None
     os.environ["COOPTRACK_RESPONSE_CACHE"] = args.cache
     token_id, token = team.editor_token(args.postgres_url)
     try:
         kinds = {k.strip() for k in args.kinds.split(",")} if args.kinds else None
         spent = asyncio.run(measure(args.postgres_url, token, args.operations, kinds, args.load_seed,
-                                    args.write_share))
+                                    args.write_share, profile))
+        if profile is not None:
+            profile.dump_stats(args.profile)
     finally:
         team.cli(args.postgres_url, "token", "revoke", str(token_id))
     every = [s for values in spent.values() for s in values]

@@ -23,6 +23,10 @@ class Context:
     actor: str
     request_id: str | None = None
     now: datetime = field(default_factory=utcnow)
+    # The data's change tokens by aspect (store/changes.py), read in this transaction before its
+    # other reads, when the caller has them (the web's read requests): tables kept across
+    # transactions (the rates) are then looked up by them instead of by a query of their own.
+    tokens: Callable[[], dict[str, int] | None] | None = None
 
 
 class Checks:

@@ -13,7 +13,7 @@ from cooptrack.domain.money import Rate, RateTable, check_currency
 from cooptrack.errors import AlreadyExists
 from cooptrack.services import audit, validate
 from cooptrack.services.context import Checks, Context
-from cooptrack.store.changes import wrote
+from cooptrack.store.changes import token_of, wrote
 from cooptrack.store.models import ExchangeRate
 
 
@@ -73,18 +73,25 @@ _TABLES_LOCK = threading.Lock()
 
 
 def rate_table(ctx: Context) -> RateTable:
-    """Every recorded rate. A transaction reuses the table built for the same rates (their
-    count, highest id, sum of versions and last change: any insert, edit or removal changes them);
-    a write transaction that has changed rates (not committed yet) builds its own."""
+    """Every recorded rate. A transaction reuses the table built for the same rates: known by the
+    exchange_rates aspect's change token when the caller read the tokens (``ctx.tokens``; any
+    insert, edit or removal through cooptrack renews it), else by their count, highest id, sum of
+    versions and last change (one query); a write transaction that has changed rates (not
+    committed yet) builds its own."""
     bind = ctx.session.get_bind()
     if not isinstance(bind, Engine):
         ctx.session.flush()  # rates added in this transaction are then seen as written
         if not isinstance(bind, Connection) or wrote(bind, "exchange_rates"):
             return _build(ctx)
         bind = bind.engine
-    # the last change's time too: a database emptied and refilled may repeat the counts
-    count, top, versions, changed = ctx.session.connection().execute(_RATES_KEY).one()
-    key = (str(bind.url), count, top, versions, changed)
+    tokens = ctx.tokens() if ctx.tokens is not None else None
+    changed_token = token_of(tokens, "exchange_rates") if tokens is not None else 0
+    if changed_token:  # read before the rates are: a table built now holds them or newer ones
+        key: tuple[Any, ...] = (str(bind.url), "changes", changed_token)
+    else:  # no tokens at hand, or none written yet in this database
+        # the last change's time too: a database emptied and refilled may repeat the counts
+        count, top, versions, changed = ctx.session.connection().execute(_RATES_KEY).one()
+        key = (str(bind.url), count, top, versions, changed)
     with _TABLES_LOCK:
         found = _TABLES.get(key)
     if found is None:

@@ -13,6 +13,11 @@ An aspect is a table's name, plus two narrower ones read by the dashboards and l
   ``description`` alone leaves it as it was);
 - ``observations.values``: an observation's fields other than its note.
 
+``access`` is the one aspect of users and tokens (who may do what): a worker keeps each token's
+check (revoked, expired, its user's role and state) while this aspect is unchanged, and asks
+the database again once it changes. It is not part of ``*``: adding a user or a token leaves
+every cached answer as it was; stamping when a token was last used changes nothing.
+
 ``*`` changes with every write. Statements are classified from their SQL (``INSERT INTO t``,
 ``UPDATE t SET a=.., b=..``, ``DELETE FROM t``), so the ORM, Core inserts and the importers'
 driver-level batches are all seen; a statement of another kind (DDL, TRUNCATE) changes every
@@ -39,8 +44,10 @@ KEY = "cooptrack_changes"
 
 # Tables whose changes no cached answer depends on (authorization and bookkeeping are checked
 # on every request, never cached).
-UNTRACKED = frozenset({"audit_events", "web_sessions", "api_tokens", "users", "import_jobs", TABLE,
-                       "response_cache", "alembic_version"})
+UNTRACKED = frozenset({"audit_events", "web_sessions", "import_jobs", TABLE, "response_cache", "alembic_version"})
+ACCESS = "access"
+ACCESS_TABLES = frozenset({"users", "api_tokens"})
+ACCESS_QUIET = frozenset({"last_used_at"})  # a token's use, stamped now and then
 # Columns whose change alone leaves the narrower aspect unchanged.
 QUIET = {
     "projects": ("projects.listed", frozenset({
@@ -72,17 +79,28 @@ def aspects_of(statement: str) -> frozenset[str]:
     verb, table = found.group(1).upper(), found.group(2).lower()
     if table in UNTRACKED or table.startswith("_alembic"):
         return frozenset()
+    if table in ACCESS_TABLES:
+        quiet_update = verb.startswith("UPDATE") and _assigned(statement[found.end():]) <= ACCESS_QUIET
+        return frozenset() if quiet_update else frozenset({ACCESS})
     aspects = {EVERYTHING, table}
     if table in QUIET:
         narrower, quiet = QUIET[table]
-        columns = set()
-        if verb.startswith("UPDATE") and (assignments := _SET.search(statement[found.end():])):
-            assigned = _PLACEHOLDER.sub("?", assignments.group(1))
-            if "(" not in assigned:  # a subquery or a function: not parsed, so never quiet
-                columns = {c.lower() for c in _ASSIGNED.findall(assigned)}
+        columns = _assigned(statement[found.end():]) if verb.startswith("UPDATE") else set()
         if not columns or not columns <= quiet:
             aspects.add(narrower)
     return frozenset(aspects)
+
+
+def _assigned(rest: str) -> set[str]:
+    """The columns an UPDATE's SET assigns (``rest``: the statement after its table); empty when
+    not parsed (a subquery or a function), which is never taken as quiet."""
+    assignments = _SET.search(rest)
+    if assignments is None:
+        return set()
+    assigned = _PLACEHOLDER.sub("?", assignments.group(1))
+    if "(" in assigned:
+        return set()
+    return {c.lower() for c in _ASSIGNED.findall(assigned)}
 
 
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -126,9 +144,11 @@ def _commit(conn: Any) -> None:
         token = secrets.randbits(62)
         upsert = (f"INSERT INTO {TABLE} (aspect, changes) VALUES ({mark}, {mark}) "
                   f"ON CONFLICT (aspect) DO UPDATE SET changes = excluded.changes")
-        # Every writer takes the * row first, then the others in one order: two writers never
-        # wait for each other's rows crosswise (the one marking everything included).
-        cursor.execute(upsert, (EVERYTHING, token))
+        # Every writer of data takes the * row first, then the others in one order: two writers
+        # never wait for each other's rows crosswise (the one marking everything included). A
+        # writer of users and tokens alone holds one row (access) and can wait for nobody's.
+        if EVERYTHING in pending or ALL_ASPECTS in pending:
+            cursor.execute(upsert, (EVERYTHING, token))
         if ALL_ASPECTS in pending:
             # Every aspect with a row; those without one read the ** row's token instead (token_of).
             cursor.execute(f"UPDATE {TABLE} SET changes = {mark}", (token,))

@@ -3,16 +3,21 @@ states what it needs (read, edit, review, admin); `--public-read` lets anonymous
 nothing else.
 
 A token is checked against its scrypt hash once per process; after that its SHA-256 maps to
-the token's id, and every request still reads the token row (revoked, expired, user disabled:
-refused at once, in every worker)."""
+the token's id. Its row (revoked, expiry, its user's role and state) is read again whenever the
+``access`` aspect of the data has changed (store/changes.py: any write to users or tokens, through
+any door, gives it a new token at commit), which the request reads anyway with the data's other
+aspects: a revoked token or a disabled user is refused by the next request, in every worker,
+without a query per request while nothing changed. Expiry is checked against the clock on every
+request."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy import Engine, bindparam, select, update
@@ -40,13 +45,38 @@ class Principal:
 ANONYMOUS = Principal("anonymous", None, "anonymous")
 
 
+@dataclass(frozen=True)
+class TokenRow:
+    """What the per-request check reads of a token and its user."""
+
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    name: str
+    role: str
+    active: bool
+
+
 class VerifiedTokens:
-    """SHA-256 of a verified token -> its id, at most ``size`` of them (least recently used out)."""
+    """SHA-256 of a verified token -> its id, at most ``size`` of them (least recently used out);
+    and each token's row as read while the access aspect had a given token."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._items: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
+        self._rows: dict[int, tuple[int, TokenRow]] = {}
+
+    def row(self, token_id: int, access: int) -> TokenRow | None:
+        """The token's row read while the access aspect was ``access``, if kept."""
+        found = self._rows.get(token_id)
+        return found[1] if found is not None and found[0] == access else None
+
+    def keep(self, token_id: int, access: int, row: TokenRow) -> None:
+        with self._lock:
+            if len(self._rows) >= self.size:
+                self._rows.clear()
+            self._rows[token_id] = (access, row)
 
     def get(self, key: str) -> int | None:
         with self._lock:
@@ -80,7 +110,10 @@ TOKEN_CHECK = (select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_us
                .join(User, User.id == ApiToken.user_id).where(ApiToken.id == bindparam("token_id")))
 
 
-def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine: Engine) -> Principal:
+def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine: Engine,
+                         access: Callable[[], int | None] | None = None) -> Principal:
+    """The token's principal. ``access``: the access aspect's current token, read in this
+    request's transaction (None when it cannot be read): the row kept for it is used."""
     key = hashlib.sha256(token.encode("utf-8")).hexdigest()
     token_id = cache.get(key)
     if token_id is None:
@@ -90,12 +123,22 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
                                    "`cooptrack token create USER`")
         cache.put(key, found.id)
         token_id = found.id
-    row = ctx.session.execute(TOKEN_CHECK, {"token_id": token_id}).first()
+    version = access() if access is not None else None
+    row = cache.row(token_id, version) if version is not None else None
+    if row is None:
+        found_row = ctx.session.execute(TOKEN_CHECK, {"token_id": token_id}).first()
+        if found_row is None:
+            raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")
+        row = TokenRow(*found_row)
+        if version is not None:
+            cache.keep(token_id, version, row)
     now = utcnow()
-    if row is None or not usable(row.revoked_at, row.expires_at, row.active, now):
+    if not usable(row.revoked_at, row.expires_at, row.active, now):
         raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
         _touch(engine, token_id, now)
+        if version is not None:
+            cache.keep(token_id, version, replace(row, last_used_at=now))
     return Principal(row.name, row.role, "token")
 
 

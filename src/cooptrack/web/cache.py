@@ -82,8 +82,10 @@ class DataVersion:
 
     def tokens(self, session: Any = None) -> dict[str, int] | None:
         """Every aspect's token; None when they cannot be read (nothing is then served from cache).
-        On PostgreSQL, read through ``session`` when given (a read transaction the caller holds)."""
+        Read through ``session`` when given (a read transaction the caller holds)."""
         try:
+            if session is not None:  # the caller's transaction: the same snapshot as its answer
+                return read_tokens(session.connection())
             if self._sqlite_path is not None:
                 with self._lock:  # one connection: its data_version counts every other connection's commits
                     if self._sqlite is None:
@@ -101,7 +103,11 @@ class DataVersion:
 
     def current(self, aspects: tuple[str, ...] = (EVERYTHING,), session: Any = None) -> str:
         """The version of what is computed from ``aspects``: their tokens."""
-        tokens = self.tokens(session)
+        return self.of(aspects, self.tokens(session))
+
+    @staticmethod
+    def of(aspects: tuple[str, ...], tokens: dict[str, int] | None) -> str:
+        """The version of what is computed from ``aspects``, given every aspect's ``tokens``."""
         if tokens is None:
             return f"x{uuid.uuid4().hex}"  # never equal to anything cached
         return ".".join(str(token_of(tokens, a)) for a in aspects)

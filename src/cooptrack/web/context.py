@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cooptrack.domain.period import parse_date
@@ -14,7 +15,9 @@ from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
 from cooptrack.services.context import Context
 from cooptrack.store import Store
+from cooptrack.store.changes import ACCESS, token_of
 from cooptrack.web.auth import ANONYMOUS, Principal, bearer, check_allowed, principal_from_token
+from cooptrack.web.cache import DataVersion, reads_of
 from cooptrack.web.sessions import CSRF_HEADER, check_csrf
 
 
@@ -27,6 +30,35 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+class DataTokens:
+    """Every aspect's change token (store/changes.py), read at most once, in the transaction of
+    ``session``: what a cached answer, a worker's rate table and its token checks are kept for."""
+
+    def __init__(self, request: Request, session: Session) -> None:
+        self._version: DataVersion = request.app.state.cache.version
+        self._session = session
+        self._read = False
+        self._tokens: dict[str, int] | None = None
+
+    def __call__(self) -> dict[str, int] | None:
+        if not self._read:
+            self._tokens = self._version.tokens(self._session)
+            self._read = True
+        return self._tokens
+
+
+def _access(tokens: Callable[[], dict[str, int] | None]) -> Callable[[], int | None]:
+    def access() -> int | None:
+        found = tokens()
+        return None if found is None else token_of(found, ACCESS)
+    return access
+
+
+def _context(request: Request, session: Session) -> Context:
+    return Context(session, actor="anonymous", request_id=_request_id(request),
+                   tokens=DataTokens(request, session))
+
+
 def identify(request: Request, ctx: Context) -> Principal:
     """The principal of this request (cached on it): a token, a signed-in session, or anonymous."""
     known: Principal | None = getattr(request.state, "principal", None)
@@ -35,7 +67,8 @@ def identify(request: Request, ctx: Context) -> Principal:
     token = bearer(request)
     found = ANONYMOUS
     if token is not None:
-        found = principal_from_token(ctx, token, request.app.state.tokens, store_of(request).engine)
+        found = principal_from_token(ctx, token, request.app.state.tokens, store_of(request).engine,
+                                     _access(ctx.tokens) if ctx.tokens is not None else None)
     else:
         sessions = getattr(request.app.state, "sessions", None)
         if sessions is not None:
@@ -47,7 +80,7 @@ def identify(request: Request, ctx: Context) -> Principal:
 def read_context(request: Request) -> Iterator[Context]:
     """A dependency: one read transaction for the request, for anyone allowed to read."""
     with store_of(request).read() as session:
-        ctx = Context(session, actor="anonymous", request_id=_request_id(request))
+        ctx = _context(request, session)
         who = identify(request, ctx)
         check_allowed(who, "read", request.app.state.public_read)
         ctx.actor = who.name
@@ -65,7 +98,8 @@ async def in_read(request: Request, work: Callable[[Context], Response]) -> Resp
 
     def run() -> Response:
         with store_of(request).read() as session:
-            ctx = Context(session, actor="anonymous", request_id=_request_id(request))
+            tokens = DataTokens(request, session)
+            ctx = Context(session, actor="anonymous", request_id=_request_id(request), tokens=tokens)
             who = identify(request, ctx)
             check_allowed(who, "read", request.app.state.public_read)
             ctx.actor = who.name
@@ -73,7 +107,7 @@ async def in_read(request: Request, work: Callable[[Context], Response]) -> Resp
                 return work(ctx)
             # The version is read before the answer is computed: a change committed meanwhile
             # makes the next request compute again, never serves an answer older than its version.
-            version = cache.version_for(path, session)
+            version = DataVersion.of(reads_of(path), tokens())
             key = f"{path}?{request.url.query}"
             hit = cache.get(key, version)
             if hit is not None:
@@ -96,7 +130,7 @@ def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
     def dependency(request: Request) -> Iterator[Context]:
         store = store_of(request)
         with store.read() as session:
-            who = identify(request, Context(session, actor="anonymous", request_id=_request_id(request)))
+            who = identify(request, _context(request, session))
         check_allowed(who, action, public_read=False)
         if who.via == "session":  # a browser's cookie rides along on any site's request: ask for the form token
             check_csrf(request, request.headers.get(CSRF_HEADER))
@@ -111,7 +145,7 @@ def require(action: str) -> Callable[[Request], Principal]:
 
     def dependency(request: Request) -> Principal:
         with store_of(request).read() as session:
-            who = identify(request, Context(session, actor="anonymous", request_id=_request_id(request)))
+            who = identify(request, _context(request, session))
         check_allowed(who, action, public_read=request.app.state.public_read if action == "read" else False)
         if who.via == "session" and action != "read":
             check_csrf(request, request.headers.get(CSRF_HEADER))
