@@ -115,6 +115,59 @@ def test_status_history_is_never_overwritten(write, read, store):
         assert (road.status, road.status_effective, road.status_start) == ("in_execution", "2020-05", date(2020, 5, 1))
 
 
+def test_an_edit_of_texts_alone_writes_what_the_whole_edit_writes(demo_db, write, read):
+    """An edit of the title, description or aliases alone takes the short way (no rebuilding and
+    re-checking of the whole project); its rows and audit event are those of the whole way, which
+    an edit that also names another field (with its value unchanged) takes."""
+    from sqlalchemy import event, select
+
+    from cooptrack.services.editing import update_project
+    from cooptrack.store.models import AuditEvent
+
+    def last_event():
+        with read() as ctx:
+            found = ctx.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+            return found.before, found.after
+
+    statements: list[str] = []
+    event.listen(demo_db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with read() as ctx:
+        version = get_project(ctx, "bakad").version
+    with write() as ctx:
+        update_project(ctx, "bakad", {"participants": [{"name": "KazAvtoZhol", "role": "implementing"}],
+                                      "locations": [{"name": "Almaty ring road", "country": "KZ"}]}, version)
+    with read() as ctx:
+        bakad = get_project(ctx, "bakad")
+        version, host, title = bakad.version, bakad.host_country, bakad.title
+    with write() as ctx:
+        statements.clear()
+        _, action = update_project(ctx, "bakad", {"description": "short way", "aliases": ["BAKAD"]}, version)
+        short_way = len(statements)
+    assert action == "updated"
+    short_before, short_after = last_event()
+    with write() as ctx:
+        statements.clear()
+        _, action = update_project(ctx, "bakad", {"description": "whole way", "aliases": ["BAKAD"],
+                                                  "host_country": host}, version + 1)
+        whole_way = len(statements)
+    assert action == "updated"
+    whole_before, whole_after = last_event()
+    assert short_way < whole_way  # the short way was taken
+    assert short_before["participants"] and short_before["sectors"] and short_before["locations"]
+    varying = {"description", "version", "updated_at"}
+    assert {k: v for k, v in short_after.items() if k not in varying} == \
+        {k: v for k, v in whole_before.items() if k not in varying} == \
+        {k: v for k, v in whole_after.items() if k not in varying}
+    assert (short_after["description"], whole_before["description"], whole_after["description"]) == \
+        ("short way", "short way", "whole way")
+    assert short_after["version"] == short_before["version"] + 1 == whole_after["version"] - 1
+    with write() as ctx:  # the same text again: nothing to record
+        assert update_project(ctx, "bakad", {"title": title}, version + 2)[1] == "unchanged"
+    with write() as ctx, pytest.raises(InvalidInput) as refused:
+        update_project(ctx, "bakad", {"title": ""}, version + 2)
+    assert [f.field for f in refused.value.findings] == ["title"]
+
+
 def test_overview_counts_and_usd_values_by_status_and_industry(write, read):
     with write() as ctx:
         programme(ctx)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from cooptrack.domain.indicators import FLAGS
 from cooptrack.domain.money import check_amount
@@ -20,7 +20,17 @@ from cooptrack.services.context import Checks, Context
 from cooptrack.services.programmes import get_programme
 from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
 from cooptrack.services.sources import get_source
-from cooptrack.store.models import Indicator, Observation, Programme, Project, Source
+from cooptrack.store.models import (
+    Indicator,
+    Location,
+    Observation,
+    Organisation,
+    Participant,
+    Programme,
+    Project,
+    ProjectSector,
+    Source,
+)
 
 PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end")
 PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec)
@@ -155,6 +165,8 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
         raise _bad("sectors", "sectors must map DAC codes to percentages, e.g. {\"21020\": 100}")
     if "aliases" in given and not isinstance(given["aliases"], list):
         raise _bad("aliases", "aliases must be a list of names")
+    if given and given.keys() <= _TEXTS:
+        return _edit_texts(ctx, project, given)
     if "source" in given:
         given["value_source"] = True  # a new source is the value's source too, as when registering
     # A project without an industry gets one derived from its sectors only when those (or its
@@ -162,6 +174,48 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
     given["derive_industry"] = "sectors" in given or "programme" in given
     spec = replace(project_spec(ctx, project), **given)
     return upsert_project(ctx, spec, match_iati=False)
+
+
+# Fields whose check needs nothing but their own value: an edit of these alone is checked and
+# written without rebuilding and re-checking the whole project (the team's most frequent edit).
+_TEXTS = frozenset({"title", "description", "aliases"})
+_SECTOR_STATE = (select(ProjectSector.dac_code, ProjectSector.percent)
+                 .where(ProjectSector.project_id == bindparam("pid")).order_by(ProjectSector.dac_code))
+_PARTICIPANT_STATE = (select(Organisation.name, Participant.role)
+                      .join(Organisation, Organisation.id == Participant.organisation_id)
+                      .where(Participant.project_id == bindparam("pid")).order_by(Participant.id))
+_LOCATION_STATE = select(Location.name).where(Location.project_id == bindparam("pid")).order_by(Location.id)
+
+
+def _edit_texts(ctx: Context, project: Project, given: dict[str, Any]) -> tuple[Project, str]:
+    """``update_project`` for an edit of ``_TEXTS`` alone: the same checks of those fields, the
+    same rows written and the same audit event (the project's sectors, participants and
+    locations, which it leaves as they are, read with plain queries)."""
+    checks = Checks()
+    values: dict[str, Any] = {}
+    if "title" in given:
+        values["title"] = checks.run(validate.text, given["title"], "title")
+    if "description" in given:
+        values["description"] = given["description"]
+    if "aliases" in given:
+        values["aliases"] = list(given["aliases"])
+    checks.done()
+    conn, pid = ctx.session.connection(), {"pid": project.id}
+    children = {
+        "sectors": {dac: percent for dac, percent in conn.execute(_SECTOR_STATE, pid)},
+        "participants": [{"name": name, "role": role} for name, role in conn.execute(_PARTICIPANT_STATE, pid)],
+        "locations": list(conn.scalars(_LOCATION_STATE, pid)),
+    }
+    before = audit.snapshot(project, **children)
+    for key, value in values.items():
+        if getattr(project, key) != value:
+            setattr(project, key, value)
+    ctx.session.flush()
+    after = audit.snapshot(project, **children)
+    if not {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        return project, "unchanged"
+    audit.record(ctx, "update", "project", project.code, before, after)
+    return project, "updated"
 
 
 def observation_view(o: Observation) -> dict[str, Any]:
