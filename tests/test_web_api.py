@@ -114,6 +114,10 @@ def test_projects_filters_sort_and_paging(client):
     assert first["next"].endswith("page=2") or "page=2" in first["next"]
     second = ok(client, first["next"].split("testserver", 1)[1])
     assert [p["code"] for p in second["items"]] == ["beta-road", "car-assembly-plant"]
+    past = ok(client, "/api/v1/projects?page_size=2&sort=code&page=9")  # past the last page: still the count
+    assert (past["items"], past["total"], past["pages"], past["next"]) == ([], 6, 3, None)
+    by_programme = [(p["programme"] or "", p["code"]) for p in ok(client, "/api/v1/projects?sort=-programme")["items"]]
+    assert len(by_programme) == 6 and by_programme == sorted(by_programme, reverse=True)
 
     assert [p["code"] for p in ok(client, "/api/v1/projects?sector=32110")["items"]] == ["alpha-plant"]
     assert [p["code"] for p in ok(client, "/api/v1/projects?sector=121")["items"]] == ["gamma-clinic"]

@@ -126,7 +126,6 @@ def _usd_bound(value: str | None, name: str) -> Decimal | None:
 IDENTITY = Decimal(1)  # US dollars per US dollar, as RateTable.to_usd gives them
 
 
-_PROGRAMME_ID = select(Programme.id).where(Programme.code == bindparam("code"))
 
 
 def _core(ctx: Context) -> Connection:
@@ -146,50 +145,40 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
     statuses = _status_values(q.status)
     low, high = _usd_bound(q.value_min, "value_min"), _usd_bound(q.value_max, "value_max")
 
-    conditions: list[Any] = []
+    # The filters as bound parameters of a statement built once per combination of them (building
+    # a statement costs more than running it here), and their values for this request.
+    params: dict[str, Any] = {}
+    named = [s for s in statuses if s != UNRECORDED]
     if q.programme:
-        programme_id = _core(ctx).scalar(_PROGRAMME_ID, {"code": q.programme})
-        if programme_id is None:
-            get_programme(ctx, q.programme)  # its not-found message
-        conditions.append(Project.programme_id == programme_id)
-    if statuses:
-        named = [s for s in statuses if s != UNRECORDED]
-        either = [Project.status.in_(named)] if named else []
-        if UNRECORDED in statuses:
-            either.append(Project.status.is_(None))
-        conditions.append(or_(*either))
+        params["programme"] = q.programme
+    if named:
+        params["statuses"] = named
+    sector_kind = 0
     if q.sector:
         sector = q.sector.strip()
         if not (sector.isdigit() and len(sector) in (3, 5)) or (
                 codes.sector(sector) is None and codes.sector_category(sector) is None):
             raise bad_parameter("sector", q.sector, f"sector '{q.sector}' is not a DAC 5-digit sector or 3-digit "
                                 "category; `cooptrack codes sectors` lists them")
-        match = ProjectSector.dac_code == sector if len(sector) == 5 else ProjectSector.dac_code.startswith(sector)
-        conditions.append(exists().where(ProjectSector.project_id == Project.id, match))
+        sector_kind = len(sector)
+        params["sector"] = sector if sector_kind == 5 else f"{sector}%"
     if q.country:
         try:
-            country = resolve_country(q.country, "country")
+            params["country"] = resolve_country(q.country, "country")
         except InvalidInput:
             raise bad_parameter("country", q.country, f"country '{q.country}' is not a country name or ISO code") \
                 from None
-        conditions.append(or_(Project.host_country == country, Project.partner_country == country))
     if q.text and q.text.strip():
-        needle = f"%{q.text.strip()}%"
-        conditions.append(or_(Project.code.ilike(needle), Project.title.ilike(needle),
-                              Project.description.ilike(needle)))
+        params["needle"] = f"%{q.text.strip()}%"
+    shape = _Shape(bool(q.programme), bool(named), UNRECORDED in statuses, sector_kind, bool(q.country),
+                   "needle" in params)
 
     rates = rate_table(ctx)
-    needs_usd = low is not None or high is not None or q.sort == "value"
-    sort_columns = {"code": (Project.code,), "title": (Project.title, Project.code),
-                    "status": (Project.status, Project.code), "status_date": (Project.status_start, Project.code),
-                    "programme": (Programme.code, Project.code)}
-    if needs_usd:
+    conn = _core(ctx)
+    if low is not None or high is not None or q.sort == "value":
         # USD needs the rate table: filter and sort in Python over the matching ids (cheap columns only).
-        rows = _core(ctx).execute(
-            select(Project.id, Project.code, Project.value_amount, Project.value_currency, Project.value_date)
-            .where(and_(True, *conditions))).all()
         keyed = []
-        for pid, code, amount, currency, value_date in rows:
+        for pid, code, amount, currency, value_date in conn.execute(_matching(shape), params):
             usd = _usd(rates, amount, currency, value_date)
             if (low is not None or high is not None) and usd is None:
                 continue
@@ -206,17 +195,96 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
         else:
             keyed.sort(key=lambda k: k[1], reverse=q.descending)
         total = len(keyed)
+        if q.programme and not total:
+            get_programme(ctx, q.programme)  # its not-found message
         ids = [k[2] for k in keyed[(q.page - 1) * q.page_size: q.page * q.page_size]]
         projects = _load(ctx, ids)
-    else:
-        total = _core(ctx).scalar(select(func.count(Project.id)).where(and_(True, *conditions))) or 0
-        order = [c.desc() if q.descending else c.asc() for c in sort_columns[q.sort]]
-        query = select(Project.id).where(and_(True, *conditions))
-        if q.sort == "programme":
-            query = query.outerjoin(Programme, Programme.id == Project.programme_id)
-        ids = list(_core(ctx).scalars(query.order_by(*order).offset((q.page - 1) * q.page_size).limit(q.page_size)))
-        projects = _load(ctx, ids)
-    return ProjectPage([project_row(p, dacs, rates) for p, dacs in projects], total, q.page, q.page_size, q)
+        return ProjectPage([project_row(p, dacs, rates) for p, dacs in projects], total, q.page, q.page_size, q)
+    # One statement: the page's rows with their sectors, and the count of every match.
+    rows = conn.execute(_page(shape, q.sort, q.descending, conn.dialect.name),
+                        {**params, "offset": (q.page - 1) * q.page_size, "limit": q.page_size}).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page, or nothing matches
+        total = conn.scalar(_count(shape), params) or 0
+        if q.programme and not total:
+            get_programme(ctx, q.programme)  # its not-found message
+    return ProjectPage([project_row(r, sorted(r.sectors.split(",")) if r.sectors else [], rates) for r in rows],
+                       total, q.page, q.page_size, q)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a project list request has (their values are bound parameters)."""
+
+    programme: bool
+    statuses: bool
+    unrecorded: bool
+    sector: int  # 0, or 5 (a sector) or 3 (a category)
+    country: bool
+    text: bool
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.programme:
+            found.append(Project.programme_id == select(Programme.id)
+                         .where(Programme.code == bindparam("programme")).scalar_subquery())
+        if self.statuses or self.unrecorded:
+            either = [Project.status.in_(bindparam("statuses", expanding=True))] if self.statuses else []
+            if self.unrecorded:
+                either.append(Project.status.is_(None))
+            found.append(or_(*either))
+        if self.sector:
+            match = (ProjectSector.dac_code == bindparam("sector") if self.sector == 5
+                     else ProjectSector.dac_code.like(bindparam("sector")))
+            found.append(exists().where(ProjectSector.project_id == Project.id, match))
+        if self.country:
+            found.append(or_(Project.host_country == bindparam("country"),
+                             Project.partner_country == bindparam("country")))
+        if self.text:
+            needle: BindParameter[str] = bindparam("needle")
+            found.append(or_(Project.code.ilike(needle), Project.title.ilike(needle),
+                             Project.description.ilike(needle)))
+        return found
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_SORT_COLUMNS = {"code": (Project.code,), "title": (Project.title, Project.code),
+                 "status": (Project.status, Project.code), "status_date": (Project.status_start, Project.code),
+                 "programme": (Programme.code, Project.code)}
+
+
+def _built(key: tuple[Any, ...], build: Any) -> Any:
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _matching(shape: _Shape) -> Any:
+    """The cheap columns of every matching project (for the lists sorted or filtered by USD)."""
+    return _built(("matching", shape), lambda: select(
+        Project.id, Project.code, Project.value_amount, Project.value_currency, Project.value_date)
+        .where(and_(True, *shape.conditions())))
+
+
+def _count(shape: _Shape) -> Any:
+    return _built(("count", shape), lambda: select(func.count(Project.id)).where(and_(True, *shape.conditions())))
+
+
+def _page(shape: _Shape, sort: str, descending: bool, dialect: str) -> Any:
+    """A page of the list: LIST_COLUMNS, the DAC codes joined by commas, the count of all matches."""
+    def build() -> Any:
+        joined = (func.string_agg(ProjectSector.dac_code, ",") if dialect == "postgresql"
+                  else func.group_concat(ProjectSector.dac_code, ","))
+        sectors = select(joined).where(ProjectSector.project_id == Project.id).scalar_subquery()
+        order = [c.desc() if descending else c.asc() for c in _SORT_COLUMNS[sort]]
+        return (select(*LIST_COLUMNS, sectors.label("sectors"), func.count().over().label("total"))
+                .outerjoin(Programme, Programme.id == Project.programme_id)
+                .outerjoin(Industry, Industry.id == Project.industry_id)
+                .where(and_(True, *shape.conditions()))
+                .order_by(*order).offset(bindparam("offset")).limit(bindparam("limit")))
+    return _built(("page", shape, sort, descending, dialect), build)
 
 
 LIST_COLUMNS = (Project.id, Project.code, Project.title, Programme.code.label("programme"),
