@@ -515,42 +515,84 @@ def observation_views(ctx: Context, indicator: str | None = None, reporter: str 
         raise bad_parameter("page", page, f"page {page} is not a page number; pages count from 1")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise bad_parameter("page_size", page_size, f"page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
-    conditions: list[Any] = [known_by(as_of)]
+    params: dict[str, Any] = {"offset": (page - 1) * page_size, "limit": page_size}
     if indicator:
-        try:
-            conditions.append(Observation.indicator_id == get_indicator(ctx, indicator).id)
-        except NotFound as exc:
-            raise bad_parameter("indicator", indicator, exc.message) from None
-    countries = (("reporter", reporter, Observation.reporter), ("partner", partner, Observation.partner))
-    for name, value, column in countries:
+        params["indicator"] = indicator
+    countries = (("reporter", reporter), ("partner", partner))
+    for name, value in countries:
         if value:
             try:
-                conditions.append(column == resolve_country(value, name))
+                params[name] = resolve_country(value, name)
             except InvalidInput:
                 raise bad_parameter(name, value, f"{name} '{value}' is not a country name or ISO code") from None
     if hs_code:
         if not hs_code.isdigit():
             raise bad_parameter("hs_code", hs_code, f"hs_code '{hs_code}' is not an HS code; write digits, e.g. 2709")
-        conditions.append(Observation.hs_code.startswith(hs_code))
-    total = _core(ctx).scalar(select(func.count(Observation.id)).where(*conditions)) or 0
-    rows = _core(ctx).execute(
-        select(Observation.id, Indicator.code.label("indicator"), Observation.reporter, Observation.partner,
-               Observation.hs_code, Observation.period, Observation.value, Observation.unit, Observation.value_basis,
-               Observation.quantity, Observation.quantity_unit, Observation.net_weight_kg, Observation.flags,
-               Observation.note, Observation.claim_id, Observation.source_id, Observation.version)
-        .join(Indicator, Indicator.id == Observation.indicator_id)
-        .where(*conditions)
-        .order_by(Observation.period_start, Observation.id)
-        .offset((page - 1) * page_size).limit(page_size)).all()
-    refs = _source_refs(ctx, {o.source_id for o in rows if o.source_id is not None})
+        params["hs_code"] = f"{hs_code}%"
+    if as_of is not None:
+        params["as_of"] = as_of
+    shape = tuple(k in params for k in _OBSERVATION_FILTERS)
+    conn = _core(ctx)
+    rows = conn.execute(_observation_page(shape), params).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page, or nothing matches
+        if indicator:
+            try:
+                get_indicator(ctx, indicator)
+            except NotFound as exc:
+                raise bad_parameter("indicator", indicator, exc.message) from None
+        total = conn.scalar(_observation_count(shape), params) or 0
     return [
         {"id": o.id, "indicator": o.indicator, "reporter": o.reporter, "partner": o.partner, "hs_code": o.hs_code,
          "period": o.period, "value": o.value, "unit": o.unit, "value_basis": o.value_basis,
          "quantity": o.quantity, "quantity_unit": o.quantity_unit, "net_weight_kg": o.net_weight_kg,
          "flags": [f for f in o.flags.split(",") if f], "note": o.note, "claim": o.claim_id,
-         "source": refs.get(o.source_id) if o.source_id is not None else None, "version": o.version}
+         "source": ({"id": o.scode or str(o.source_id), "title": o.stitle, "publisher": o.publisher,
+                     "published": o.published, "url": o.url, "kind": o.kind} if o.source_id is not None else None),
+         "version": o.version}
         for o in rows
     ], total
+
+
+_OBSERVATION_FILTERS = ("indicator", "reporter", "partner", "hs_code", "as_of")
+
+
+def _observation_conditions(shape: tuple[bool, ...]) -> list[Any]:
+    indicator, reporter, partner, hs_code, as_of = shape
+    day: BindParameter[date] = bindparam("as_of")
+    found: list[Any] = [known_by(day if as_of else None)]
+    if indicator:
+        found.append(Observation.indicator_id == select(Indicator.id)
+                     .where(Indicator.code == bindparam("indicator")).scalar_subquery())
+    if reporter:
+        found.append(Observation.reporter == bindparam("reporter"))
+    if partner:
+        found.append(Observation.partner == bindparam("partner"))
+    if hs_code:
+        found.append(Observation.hs_code.like(bindparam("hs_code")))
+    return found
+
+
+def _observation_page(shape: tuple[bool, ...]) -> Any:
+    """A page of observations with their sources and the count of all matches, in period order."""
+    return _built(("observations", shape), lambda: (
+        select(Observation.id, Indicator.code.label("indicator"), Observation.reporter, Observation.partner,
+               Observation.hs_code, Observation.period, Observation.value, Observation.unit, Observation.value_basis,
+               Observation.quantity, Observation.quantity_unit, Observation.net_weight_kg, Observation.flags,
+               Observation.note, Observation.claim_id, Observation.source_id, Observation.version,
+               Source.code.label("scode"), Source.title.label("stitle"), Source.publisher, Source.published,
+               Source.url, Source.kind, func.count().over().label("total"))
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .outerjoin(Source, Source.id == Observation.source_id)
+        .where(*_observation_conditions(shape))
+        .order_by(Observation.period_start, Observation.id)
+        .offset(bindparam("offset")).limit(bindparam("limit"))))
+
+
+def _observation_count(shape: tuple[bool, ...]) -> Any:
+    return _built(("observation count", shape), lambda: select(func.count(Observation.id))
+                  .where(*_observation_conditions(shape)))
 
 
 def programme_summaries(ctx: Context) -> list[dict[str, Any]]:

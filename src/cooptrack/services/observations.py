@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import BindParameter, ColumnElement, func, select, true
 
 from cooptrack import codes
 from cooptrack.domain.countries import resolve_country
@@ -120,9 +120,10 @@ def describe_commodity(code: str | None) -> str | None:
     return found.description if found else None
 
 
-def known_by(as_of: date | None) -> ColumnElement[bool]:
+def known_by(as_of: date | BindParameter[date] | None) -> ColumnElement[bool]:
     """Filter: observations a reader could know on ``as_of``: their source was published by
-    then, or, without a dated source, their period had ended."""
+    then, or, without a dated source, their period had ended. ``as_of`` may be a bound parameter
+    (a statement built once)."""
     if as_of is None:
         return true()
     known_on = func.coalesce(
