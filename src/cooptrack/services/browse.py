@@ -372,7 +372,14 @@ _FINANCE = (select(FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transac
             .where(FinanceRecord.project_id == _PID).order_by(FinanceRecord.id))
 _DOCUMENTS = (select(ProjectDocument.source_id, ProjectDocument.category).where(ProjectDocument.project_id == _PID)
               .order_by(ProjectDocument.position))
-_CLAIMS = select(Claim).where(Claim.project_id == _PID).order_by(Claim.id)
+# The project's claims, as claim_view shows them, without loading objects (the programme's id joined).
+_CLAIMS = (select(Claim.id, Claim.kind, Claim.quote, Claim.span_start, Claim.span_end, Claim.source_id,
+                  Programme.code.label("programme"), Claim.subject, Claim.status, Claim.period, Claim.amount,
+                  Claim.currency, Claim.count, Claim.unit, Claim.value, Claim.approximate, Claim.lower_bound,
+                  Claim.links, Claim.method, Claim.review, Claim.reviewed_by, Claim.reason, Claim.fact_entity,
+                  Claim.fact_id, Claim.extracted, Claim.version)
+           .outerjoin(Programme, Programme.id == Claim.programme_id)
+           .where(Claim.project_id == _PID).order_by(Claim.id))
 
 
 def project_detail(ctx: Context, code: str) -> dict[str, Any]:
@@ -396,7 +403,7 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
     events = conn.execute(_EVENTS, given).all()
     finance = conn.execute(_FINANCE, given).all()
     documents = conn.execute(_DOCUMENTS, given).all()
-    claims = list(ctx.session.scalars(_CLAIMS, given))
+    claims = conn.execute(_CLAIMS, given).all()
     refs = _source_refs(ctx, {i for i in (value_source_id, source_id) if i is not None}
                         | {e.source_id for e in events if e.source_id is not None} | {d.source_id for d in documents})
     return {
@@ -426,7 +433,14 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
                      "amount": f.amount, "currency": f.currency, "description": f.description} for f in finance],
         "documents": [{"source": refs[d.source_id], "category": d.category} for d in documents],
         "source": refs.get(source_id) if source_id else None,
-        "claims": [claim_view(c) for c in claims],
+        "claims": [{
+            "id": c.id, "kind": c.kind, "quote": c.quote, "start": c.span_start, "end": c.span_end,
+            "source": c.source_id, "programme": c.programme, "project": code, "subject": c.subject,
+            "status": c.status, "period": c.period, "amount": c.amount, "currency": c.currency, "count": c.count,
+            "unit": c.unit, "value": c.value, "approximate": c.approximate, "lower_bound": c.lower_bound,
+            "links": c.links, "method": c.method, "review": c.review, "reviewed_by": c.reviewed_by,
+            "reason": c.reason, "fact": {"entity": c.fact_entity, "id": c.fact_id} if c.fact_entity else None,
+            "extracted": c.extracted, "version": c.version} for c in claims],  # as claim_view shows them
         "version": version,
     }
 

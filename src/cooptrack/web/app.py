@@ -275,16 +275,18 @@ def _version_for_reader(request: Request, path: str) -> str:
     (remembered on the request for the route), and the version of what ``path`` reads."""
     from cooptrack.services.context import Context
     from cooptrack.web.auth import check_allowed
-    from cooptrack.web.context import identify
+    from cooptrack.web.cache import DataVersion, reads_of
+    from cooptrack.web.context import DataTokens, identify
 
     cache: ResponseCache = request.app.state.cache
     public_read = request.app.state.public_read
     if public_read and "authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
         return cache.version_for(path)
     with request.app.state.store.read() as session:
-        who = identify(request, Context(session, actor="anonymous"))
+        tokens = DataTokens(request, session)  # read once: for the token check and the version
+        who = identify(request, Context(session, actor="anonymous", tokens=tokens))
         check_allowed(who, "read", public_read)
-        return cache.version_for(path, session)
+        return DataVersion.of(reads_of(path), tokens())
 
 
 def from_environment() -> Any:

@@ -85,7 +85,8 @@ class DataVersion:
         Read through ``session`` when given (a read transaction the caller holds)."""
         try:
             if session is not None:  # the caller's transaction: the same snapshot as its answer
-                return read_tokens(session.connection())
+                # through the driver's connection: a plain read, without SQLAlchemy's work per statement
+                return read_tokens(session.connection().connection.dbapi_connection)
             if self._sqlite_path is not None:
                 with self._lock:  # one connection: its data_version counts every other connection's commits
                     if self._sqlite is None:
