@@ -200,15 +200,15 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
         ids = [k[2] for k in keyed[(q.page - 1) * q.page_size: q.page * q.page_size]]
         projects = _load(ctx, ids)
         return ProjectPage([project_row(p, dacs, rates) for p, dacs in projects], total, q.page, q.page_size, q)
-    # One statement: the page's rows with their sectors, and the count of every match.
+    # Two statements: the count of every match (from an index, where one serves), then the
+    # page's rows with their sectors (a count in the page's statement would make the database
+    # build every matching row).
+    total = conn.scalar(_count(shape), params) or 0
+    if q.programme and not total:
+        get_programme(ctx, q.programme)  # its not-found message
+    offset = (q.page - 1) * q.page_size
     rows = conn.execute(_page(shape, q.sort, q.descending, conn.dialect.name),
-                        {**params, "offset": (q.page - 1) * q.page_size, "limit": q.page_size}).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the last page, or nothing matches
-        total = conn.scalar(_count(shape), params) or 0
-        if q.programme and not total:
-            get_programme(ctx, q.programme)  # its not-found message
+                        {**params, "offset": offset, "limit": q.page_size}).all() if offset < total else []
     return ProjectPage([project_row(r, sorted(r.sectors.split(",")) if r.sectors else [], rates) for r in rows],
                        total, q.page, q.page_size, q)
 
@@ -273,13 +273,13 @@ def _count(shape: _Shape) -> Any:
 
 
 def _page(shape: _Shape, sort: str, descending: bool, dialect: str) -> Any:
-    """A page of the list: LIST_COLUMNS, the DAC codes joined by commas, the count of all matches."""
+    """A page of the list: LIST_COLUMNS and the DAC codes joined by commas."""
     def build() -> Any:
         joined = (func.string_agg(ProjectSector.dac_code, ",") if dialect == "postgresql"
                   else func.group_concat(ProjectSector.dac_code, ","))
         sectors = select(joined).where(ProjectSector.project_id == Project.id).scalar_subquery()
         order = [c.desc() if descending else c.asc() for c in _SORT_COLUMNS[sort]]
-        return (select(*LIST_COLUMNS, sectors.label("sectors"), func.count().over().label("total"))
+        return (select(*LIST_COLUMNS, sectors.label("sectors"))
                 .outerjoin(Programme, Programme.id == Project.programme_id)
                 .outerjoin(Industry, Industry.id == Project.industry_id)
                 .where(and_(True, *shape.conditions()))
@@ -547,16 +547,14 @@ def observation_views(ctx: Context, indicator: str | None = None, reporter: str 
         params["as_of"] = as_of
     shape = tuple(k in params for k in _OBSERVATION_FILTERS)
     conn = _core(ctx)
-    rows = conn.execute(_observation_page(shape), params).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the last page, or nothing matches
-        if indicator:
-            try:
-                get_indicator(ctx, indicator)
-            except NotFound as exc:
-                raise bad_parameter("indicator", indicator, exc.message) from None
-        total = conn.scalar(_observation_count(shape), params) or 0
+    total = conn.scalar(_observation_count(shape), params) or 0
+    if indicator and not total:
+        try:
+            get_indicator(ctx, indicator)
+        except NotFound as exc:
+            raise bad_parameter("indicator", indicator, exc.message) from None
+    # the page apart from the count: a count in its statement would make the database build every match
+    rows = conn.execute(_observation_page(shape), params).all() if params["offset"] < total else []
     return [
         {"id": o.id, "indicator": o.indicator, "reporter": o.reporter, "partner": o.partner, "hs_code": o.hs_code,
          "period": o.period, "value": o.value, "unit": o.unit, "value_basis": o.value_basis,
@@ -589,14 +587,14 @@ def _observation_conditions(shape: tuple[bool, ...]) -> list[Any]:
 
 
 def _observation_page(shape: tuple[bool, ...]) -> Any:
-    """A page of observations with their sources and the count of all matches, in period order."""
+    """A page of observations with their sources, in period order."""
     return _built(("observations", shape), lambda: (
         select(Observation.id, Indicator.code.label("indicator"), Observation.reporter, Observation.partner,
                Observation.hs_code, Observation.period, Observation.value, Observation.unit, Observation.value_basis,
                Observation.quantity, Observation.quantity_unit, Observation.net_weight_kg, Observation.flags,
                Observation.note, Observation.claim_id, Observation.source_id, Observation.version,
                Source.code.label("scode"), Source.title.label("stitle"), Source.publisher, Source.published,
-               Source.url, Source.kind, func.count().over().label("total"))
+               Source.url, Source.kind)
         .join(Indicator, Indicator.id == Observation.indicator_id)
         .outerjoin(Source, Source.id == Observation.source_id)
         .where(*_observation_conditions(shape))

@@ -74,7 +74,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
         # see web/app.py), so that none is opened and closed per request (a new server process each).
         kw.setdefault("pool_size", pool_size())
         kw.setdefault("max_overflow", 8)
-        return create_engine(url, connect_args={"connect_timeout": 5, "options": "-c jit=off"}, **kw)
+        # Statements prepared on their second use on a connection (psycopg's default is the sixth):
+        # a web worker's few dozen statements are then planned once per connection, not five times
+        # (planning a list's statement costs about as much as running it).
+        return create_engine(url, connect_args={"connect_timeout": 5, "options": "-c jit=off",
+                                                "prepare_threshold": 1}, **kw)
     raise StoreUnavailable(
         f"database URL '{redact(url)}' uses '{parsed.get_backend_name()}'; cooptrack supports "
         "sqlite:/// and postgresql+psycopg://"
