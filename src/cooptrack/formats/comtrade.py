@@ -126,6 +126,7 @@ class TradeFile:
     chunks: Generator[Chunk, None, None]
     estimated_rows: int  # for a progress bar: the lines after the header, or the records
     positions: dict[str, int | None]  # where each of FIELDS is in a row
+    inspected: Inspected  # to open the file again without hashing it again (``reopen``)
 
     def record(self, row: Sequence[str]) -> dict[str, str]:
         """A row's fields by name ("" for a field the layout lacks)."""
@@ -138,7 +139,9 @@ def _refuse(name: str, code: str, message: str, row: int | None = None, field: s
 
 
 @dataclass
-class _Bytes:
+class Inspected:
+    """What one pass over a file's bytes tells: its hash, size, encoding, first bytes and lines."""
+
     sha256: str
     size: int
     encoding: str
@@ -146,7 +149,7 @@ class _Bytes:
     lines: int
 
 
-def _inspect(path: Path) -> _Bytes:
+def _inspect(path: Path) -> Inspected:
     """Hash the file and tell its encoding in one pass, without holding it in memory."""
     name = path.name
     digest = hashlib.sha256()
@@ -187,7 +190,7 @@ def _inspect(path: Path) -> _Bytes:
         encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     else:
         encoding = "cp1252" if cp1252_bytes and not undefined_in_cp1252 else "latin-1"
-    return _Bytes(digest.hexdigest(), size, encoding, head, lines)
+    return Inspected(digest.hexdigest(), size, encoding, head, lines)
 
 
 def open_trade_file(path: Path) -> TradeFile:
@@ -196,7 +199,13 @@ def open_trade_file(path: Path) -> TradeFile:
     name = path.name
     if not path.is_file():
         raise _refuse(name, "no_file", f"{path} does not exist or is not a file")
-    info = _inspect(path)
+    return reopen(path, _inspect(path))
+
+
+def reopen(path: Path, info: Inspected) -> TradeFile:
+    """Open a file as ``open_trade_file`` did before (in another process, say), from what its
+    pass over the bytes told (``TradeFile.inspected``), without that pass: the same layout,
+    encoding and rows."""
     start = info.head.lstrip(codecs.BOM_UTF8).lstrip()
     if start[:1] in (b"{", b"["):
         return _open_json(path, info)
@@ -231,7 +240,7 @@ def _layout_of(name: str, header: list[str]) -> Layout:
                   "columns (Year, Reporter Code, Trade Flow Code, Commodity Code, Value...)", row=1)
 
 
-def _open_csv(path: Path, info: _Bytes) -> TradeFile:
+def _open_csv(path: Path, info: Inspected) -> TradeFile:
     name = path.name
     fh = path.open(encoding=info.encoding, newline="")
     reader = csv.reader(fh)
@@ -250,7 +259,8 @@ def _open_csv(path: Path, info: _Bytes) -> TradeFile:
         raise
     positions = _positions(header, COMTRADEPLUS_COLUMNS if layout is COMTRADEPLUS_CSV else LEGACY_COLUMNS)
     chunks = _csv_chunks(fh, reader, len(header), name)
-    return TradeFile(name, layout, info.encoding, info.sha256, info.size, chunks, max(info.lines - 1, 0), positions)
+    return TradeFile(name, layout, info.encoding, info.sha256, info.size, chunks, max(info.lines - 1, 0), positions,
+                     info)
 
 
 def _csv_chunks(fh: Any, reader: Any, width: int, name: str) -> Generator[Chunk, None, None]:
@@ -306,7 +316,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _open_json(path: Path, info: _Bytes) -> TradeFile:
+def _open_json(path: Path, info: Inspected) -> TradeFile:
     name = path.name
     try:
         document = json.loads(path.read_text(encoding=info.encoding), parse_float=Decimal)
@@ -340,7 +350,8 @@ def _open_json(path: Path, info: _Bytes) -> TradeFile:
                                             row=number, source=name))
             yield Chunk(lines, rows, findings)
 
-    return TradeFile(name, COMTRADEPLUS_JSON, info.encoding, info.sha256, info.size, chunks(), len(data), positions)
+    return TradeFile(name, COMTRADEPLUS_JSON, info.encoding, info.sha256, info.size, chunks(), len(data), positions,
+                     info)
 
 
 def period_code(freq: str, period: str, year: str, month: str = "") -> str:
