@@ -36,9 +36,16 @@ RATE_TARGET = 1 / 3
 RSS_TARGET_MB = 300
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the import's reading process)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def bare_pass(path: Path, every_element: bool) -> float:
     """Seconds for iterparse over the file, clearing as it goes: only the iati-activity end events
     (what the importer asks lxml for), or every element's end event (iterparse's default)."""
+    cpu = cpu_seconds()
     start = time.perf_counter()
     if every_element:
         for _, el in etree.iterparse(str(path)):
@@ -48,26 +55,38 @@ def bare_pass(path: Path, every_element: bool) -> float:
             el.clear()
             while el.getprevious() is not None:
                 del el.getparent()[0]
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    CPU_LOG.append(("bare_every" if every_element else "bare_tag", cpu_seconds() - cpu, seconds))
+    return seconds
+
+
+CPU_LOG: list[tuple[str, float, float]] = []  # (what, CPU seconds, wall seconds) of each timed pass
 
 
 def import_file(path: Path, url: str, xsd: bool = False) -> dict[str, Any]:
     """Import into the (migrated, empty) database at url in one transaction; seconds include the commit."""
+    from cooptrack.formats import iati_piped
     from cooptrack.services.context import Context
     from cooptrack.services.iati import ImportOptions, import_iati
     from cooptrack.store import Store
 
     store = Store(url)
     try:
+        iati_piped.last_child.clear()
+        cpu = cpu_seconds()
         start = time.perf_counter()
         with store.write() as session:
             result = import_iati(Context(session, "bench"), [path],
                                  ImportOptions(xsd=SHARED / "iati/schema-2.03" if xsd else None))
         seconds = time.perf_counter() - start
+        cpu = cpu_seconds() - cpu
     finally:
         store.dispose()
     assert result.written, result.report.errors[:3]
-    return {"seconds": seconds, "summary": result.summary}
+    CPU_LOG.append((f"import {store.engine.dialect.name}{' --xsd' if xsd else ''}", cpu, seconds))
+    # The reading process of a large file (formats.iati_piped) reports its own peak memory.
+    reader_mb = (iati_piped.last_child.get("peak_kb") or 0) / 1024
+    return {"seconds": seconds, "cpu": cpu, "summary": result.summary, "reader_maxrss_mb": reader_mb}
 
 
 def fresh_sqlite(folder: Path, name: str) -> str:
@@ -96,7 +115,7 @@ def child(argv: list[str]) -> None:
         start = time.perf_counter()
         out = {"activities": sum(1 for _ in file), "seconds": time.perf_counter() - start,
                "findings": [(f.code, f.message) for f in file.findings], "bytes_read": file.bytes_read}
-    out["maxrss_mb"] = peak_rss_mb()
+    out["maxrss_mb"] = peak_rss_mb() + out.get("reader_maxrss_mb", 0)  # both processes of the import
     print(json.dumps(out, default=str))
 
 
@@ -181,7 +200,17 @@ def main() -> int:
     parser.add_argument("--postgres-url", help="also import into PostgreSQL (a database of its own is created)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the generated files (printed at the end)")
+    parser.add_argument("--no-write", action="store_true", help="print the section, do not write it to --results")
+    parser.add_argument("--rate-only", action="store_true", help="only the rate file (no memory, no text node, "
+                        "no --xsd import); implies --no-write")
+    parser.add_argument("--read-here", action="store_true", help="read every file in the importing process (no "
+                        "reading process, whatever the file's size), for comparison; implies --no-write")
     args = parser.parse_args()
+    if args.read_here:
+        from cooptrack.formats import iati_piped
+
+        iati_piped.MIN_BYTES = 1 << 62
+    args.no_write = args.no_write or args.rate_only or args.read_here
 
     folder = Path(tempfile.mkdtemp(prefix="cooptrack-iati-bench-"))
     rows: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
@@ -201,8 +230,9 @@ def main() -> int:
         best_import = min(imports, key=lambda r: r["seconds"])
         rows["import_sqlite"] = size / MB / best_import["seconds"]
         rows["summary"] = best_import["summary"]
-        rows["import_sqlite_xsd"] = size / MB / import_file(rate_file, fresh_sqlite(folder, "xsd.db"), xsd=True)[
-            "seconds"]
+        if not args.rate_only:
+            rows["import_sqlite_xsd"] = size / MB / import_file(rate_file, fresh_sqlite(folder, "xsd.db"),
+                                                                xsd=True)["seconds"]
         # the same-run baseline again, after the imports, to see how steady the machine was
         rows["bare_tag_after"] = size / MB / min(bare_pass(rate_file, False) for _ in range(args.runs))
         if args.postgres_url:
@@ -213,6 +243,12 @@ def main() -> int:
             finally:
                 pg.drop()
         print(f"rates: {json.dumps({k: v for k, v in rows.items() if k.startswith(('bare', 'import'))})}", flush=True)
+        print(f"load average now {os.getloadavg()[0]:.1f}; CPU and wall seconds of each timed pass (the import's CPU "
+              "includes its reading process):", flush=True)
+        for what, cpu, wall in CPU_LOG:
+            print(f"  {what:24} CPU {cpu:6.2f} s  wall {wall:6.2f} s", flush=True)
+        if args.rate_only:
+            return 0
 
         rss_file = folder / "rss.xml"
         size, count = build(rss_file, args.rss_mb)
@@ -234,7 +270,8 @@ def main() -> int:
             shutil.rmtree(folder, ignore_errors=True)
     rows["load_after"] = os.getloadavg()[0]
     section = render(rows)
-    write_results(section, args.results)
+    if not args.no_write:
+        write_results(section, args.results)
     print(section)
     return 0
 
@@ -274,7 +311,8 @@ def render(r: dict[str, Any]) -> str:
         f"| bare `iterparse`, `tag=\"iati-activity\"`, again after the imports | {r['bare_tag_after']:.1f} |",
         "",
         f"Peak memory (VmHWM of a subprocess) on a {r['rss_file']['mb']:.0f} MB file of "
-        f"{r['rss_file']['activities']:,} activities: import into SQLite **{rss:.0f} MB** "
+        f"{r['rss_file']['activities']:,} activities: import into SQLite **{rss:.0f} MB** (the importing "
+        f"process's peak plus its reading process's, {r['rss_import'].get('reader_maxrss_mb', 0):.0f} MB) "
         f"({r['rss_file']['mb'] / r['rss_import']['seconds']:.1f} MB/s); the bare tag-filtered pass "
         f"{r['rss_bare']['maxrss_mb']:.0f} MB.",
         "",

@@ -232,6 +232,18 @@ def parse_decimal(text: str | None) -> Decimal | None:
         return None
 
 
+_CURRENCY_KNOWN: dict[str, bool] = {}
+
+
+def known_currency(code: str) -> bool:
+    """Whether ``codes.currency(code)`` knows the code, remembered per distinct code (a few per file,
+    asked once per amount)."""
+    known = _CURRENCY_KNOWN.get(code)
+    if known is None:
+        known = _CURRENCY_KNOWN[code] = codes.currency(code) is not None
+    return known
+
+
 def load_schema(folder: Path) -> etree.XMLSchema:
     """The official activity schema from ``folder`` (iati-activities-schema.xsd and the files it
     includes). Raises XmlRefused with a clear message when it cannot be loaded."""
@@ -327,7 +339,7 @@ class _Reader:
                          f"{where}/value/@value-date '{raw_vd}' is not a date; write YYYY-MM-DD" if raw_vd
                          else f"{where}/value has no @value-date; it is required", raw_vd)
         currency = el.get("currency") or self.default_currency
-        if currency is not None and codes.currency(currency) is None:
+        if currency is not None and not known_currency(currency):
             ok = False
             self.finding(el, f"{where}/value/@currency", "unknown_currency",
                          f"currency '{currency}' is not an ISO 4217 code (e.g. USD, EUR, KRW)", currency)
@@ -335,17 +347,19 @@ class _Reader:
             return None
         return amount, currency, value_date
 
-    def structure(self, el: Any, where: str) -> tuple[dict[str, Any], list[Any]]:
+    def structure(self, el: Any, where: str) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
         """The 2.03 cardinalities of the children of a transaction, budget, document-link...;
-        returns the first child of each name and all the element children, read in one pass."""
+        returns the first child of each name and all the element children with their names (lxml
+        makes a new string each time it is asked a name), read in one pass."""
         first: dict[str, Any] = {}
-        children: list[Any] = []
+        children: list[tuple[str, Any]] = []
         repeated: set[str] = set()
+        parent_tag = el.tag
         for child in el:
             tag = child.tag
             if tag.__class__ is not str:
                 continue
-            children.append(child)
+            children.append((tag, child))
             if tag in first:
                 repeated.add(tag)
             else:
@@ -358,11 +372,13 @@ class _Reader:
                 self.finding(child, f"{where}/{tag}/narrative", "missing_element", f"{where}/{tag} has no narrative")
             elif tag == "point" and child.find("pos") is None:
                 self.finding(child, f"{where}/point/pos", "missing_element", f"{where}/point has no pos")
-        for tag in repeated.intersection(_ONCE[el.tag]):
-            count = sum(1 for c in children if c.tag == tag)
+        # In the schema's order of the children: a set's order changes with every process (string
+        # hashes are salted), and the reading process is not the importing one.
+        for tag in [t for t in _ONCE[parent_tag] if t in repeated] if repeated else ():
+            count = sum(1 for name, _ in children if name == tag)
             self.finding(el, f"{where}/{tag}", "repeated_element",
                          f"{where} has {count} {tag} elements; at most one is allowed")
-        if el.tag == "document-link":
+        if parent_tag == "document-link":
             for tag in ("title", "category"):
                 if tag not in first:
                     self.finding(el, f"{where}/{tag}", "missing_element", f"{where} has no {tag}; it is required")
@@ -382,12 +398,12 @@ class _Reader:
             if tag[0] == "{":
                 continue  # other namespaces are allowed (D-Portal's dstore, publishers' extensions)
             handler = _HANDLERS.get(tag)
-            where = tag if tag in SINGLE else f"{tag}[{n}]"
             if handler is not None:
-                handler(self, child, where)
+                handler(self, child, tag if tag in SINGLE else f"{tag}[{n}]")
             elif tag in VERBATIM:
                 self.a.verbatim.append((tag, verbatim(child)))
             else:
+                where = tag if tag in SINGLE else f"{tag}[{n}]"
                 self.finding(child, where, "unknown_element",
                              f"<{tag}> is not an IATI 2.03 activity element; extensions need their own namespace")
         for tag, what in (("iati-identifier", "iati-identifier"), ("reporting-org", "reporting-org"),
@@ -503,14 +519,12 @@ class _Reader:
             self.a.sectors.append(item)
 
     def location(self, el: Any, where: str) -> None:
-        self.structure(el, where)
+        _, children = self.structure(el, where)
         place = Place(ref=el.get("ref"))
-        for child in el:
-            if not isinstance(child.tag, str):
-                continue
-            if child.tag == "name":
+        for tag, child in children:
+            if tag == "name":
                 place.name = self.narratives(child)
-            elif child.tag == "point":
+            elif tag == "point":
                 place.srs_name = child.get("srsName")
                 pos = child.findtext("pos")
                 parts = (pos or "").split()
@@ -532,8 +546,8 @@ class _Reader:
     def money(self, el: Any, where: str, kind: str) -> None:
         first, children = self.structure(el, where)
         got = self.value(first.get("value"), where, el)
-        row = Money(kind, Decimal(0), None, date.min, type=el.get("type"), status=el.get("status"),
-                    ref=el.get("ref"))
+        attrs = dict(el.items()) if len(el.attrib) else {}  # one call into lxml for all the attributes
+        row = Money(kind, Decimal(0), None, date.min, attrs.get("type"), attrs.get("status"), ref=attrs.get("ref"))
         if kind == "transaction":
             type_el = first.get("transaction-type")
             row.type = None if type_el is None else type_el.get("code")
@@ -541,7 +555,7 @@ class _Reader:
                 self.finding(el if type_el is None else type_el, f"{where}/transaction-type/@code", "missing_code",
                              f"{where} has no transaction-type/@code (e.g. 2 commitment, 3 disbursement)")
             row.day = self.day(first.get("transaction-date"), f"{where}/transaction-date", el)
-            self._transaction_details(el, row, children)
+            self._transaction_details(attrs, row, children)
         else:
             row.period_start = self.day(first.get("period-start"), f"{where}/period-start", el)
             row.period_end = self.day(first.get("period-end"), f"{where}/period-end", el, kind == "budget")
@@ -563,12 +577,11 @@ class _Reader:
             return
         self.a.finance.append(row)
 
-    def _transaction_details(self, el: Any, row: Money, children: list[Any]) -> None:
+    def _transaction_details(self, attrs: dict[str, str], row: Money, children: list[tuple[str, Any]]) -> None:
         extra = row.extra
-        if el.get("humanitarian") is not None:
-            extra["humanitarian"] = el.get("humanitarian")
-        for child in children:
-            tag = child.tag
+        if attrs.get("humanitarian") is not None:
+            extra["humanitarian"] = attrs["humanitarian"]
+        for tag, child in children:
             if tag in ("transaction-type", "transaction-date", "value"):
                 continue
             if tag == "description":
@@ -602,10 +615,9 @@ class _Reader:
     def document_link(self, el: Any, where: str) -> None:
         url = self.required(el, "url", f"{where}/@url")
         fmt = self.required(el, "format", f"{where}/@format")
-        self.structure(el, where)  # the cardinality findings; the children are read below
+        _, children = self.structure(el, where)  # the cardinality findings; the children are read below
         doc = DocumentLink(url or "", fmt or "")
-        for child in el:
-            tag = child.tag
+        for tag, child in children:
             if tag == "title":
                 doc.title = self.narratives(child)
             elif tag == "description":
@@ -839,7 +851,7 @@ class IatiFile:
             reader.finding(el, "@humanitarian", "bad_boolean", f"humanitarian '{attrs['humanitarian']}' is not "
                            "0, 1, true or false", attrs["humanitarian"])
         currency = attrs.get("default-currency")
-        if currency is not None and codes.currency(currency) is None:
+        if currency is not None and not known_currency(currency):
             reader.finding(el, "@default-currency", "unknown_currency", f"default-currency '{currency}' is not an "
                            "ISO 4217 code (e.g. USD, EUR)", currency)
             reader.default_currency = None

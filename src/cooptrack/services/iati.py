@@ -14,7 +14,9 @@ The modules: this one runs the import (files, batches, updates one by one); ``ia
 holds the options, counts and findings; ``iati_mapping`` turns an activity into a project and its
 rows; ``iati_store`` writes (new projects in batches, replaced rows, status events, organisations
 and sources); ``iati_export`` turns projects back into activities. Their public names are
-importable from here as before.
+importable from here as before. A file of ``formats.iati_piped.MIN_BYTES`` or more is read (parsed
+and checked) in a second process while this one maps, checks and writes: the same activities and
+findings, two cores instead of one.
 
 Decisions (see the README section "IATI"):
 
@@ -42,6 +44,7 @@ from typing import Any
 
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding, Report
+from cooptrack.formats.iati_piped import PipedFile, use_pipe
 from cooptrack.formats.iati_read import (
     Activity,
     IatiFile,
@@ -110,7 +113,9 @@ def import_iati(ctx: Context, paths: Iterable[Path], options: ImportOptions,
     gc.disable()
     try:
         for path in paths:
-            _import_file(run, IatiFile(path, schema), on_progress)
+            # A large file is read in a second process while this one maps, checks and writes.
+            file = PipedFile(path, options.xsd) if use_pipe(path) else IatiFile(path, schema)
+            _import_file(run, file, on_progress)
     finally:
         if collecting:
             gc.enable()
@@ -125,7 +130,7 @@ def import_iati(ctx: Context, paths: Iterable[Path], options: ImportOptions,
     return ImportResult(report, run.counts, written)
 
 
-def _import_file(run: ImportRun, file: IatiFile, on_progress: Callable[[int], None] | None) -> None:
+def _import_file(run: ImportRun, file: IatiFile | PipedFile, on_progress: Callable[[int], None] | None) -> None:
     savepoint = run.ctx.session.begin_nested()
     before = dict(run.counts)
     done = 0

@@ -190,6 +190,9 @@ def create_many(run: ImportRun, items: list[tuple[int, Activity]]) -> dict[int, 
     for chunk in _chunks(sorted(set(bases.values()))):
         taken.update(ctx.session.scalars(select(Project.code).where(Project.code.in_(chunk))))
     ready: list[tuple[int, Activity, Mapped, Any]] = []
+    # check_project remembers what each rule said of a value (a country, a date, a participants list)
+    # across the batch: no programme, industry or source changes while it is checked.
+    memo: dict[Any, Any] = {}
     _known_refs(run, {p.ref.strip() for _, a in items for p in a.participants if p.ref and p.ref.strip()})
     for i, a in items:
         code = bases[i] if bases[i] not in taken else _free_code(run, a.identifier, taken)
@@ -199,7 +202,7 @@ def create_many(run: ImportRun, items: list[tuple[int, Activity]]) -> dict[int, 
             outcomes[i] = None
             continue
         try:
-            checked = check_project(ctx, mapped.spec)
+            checked = check_project(ctx, mapped.spec, memo)
         except InvalidInput as exc:
             refusal(a, exc)
             outcomes[i] = None
@@ -376,7 +379,8 @@ def _processor(column: Any, dialect: Any) -> Any:
 
     def to_json(value: Any) -> Any:
         if value.__class__ is dict or value.__class__ is list:
-            return "".join(encode(value, 0))
+            # json.dumps({}) and json.dumps([]): most finance records have no extra
+            return "".join(encode(value, 0)) if value else ("{}" if value.__class__ is dict else "[]")
         return process(value)
 
     return to_json
