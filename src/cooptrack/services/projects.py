@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from cooptrack.domain.countries import resolve_country
-from cooptrack.domain.money import Money, check_amount, check_currency, parse_amount
+from cooptrack.domain.money import check_amount, check_currency, parse_amount
 from cooptrack.domain.period import Period
 from cooptrack.domain.status import Status, check_transition
 from cooptrack.errors import AlreadyExists, NotFound
@@ -220,6 +220,17 @@ class _RuleChecks(Checks):
         return hit[0]
 
 
+def _check_dates(checks: _RuleChecks, planned_start: date | str | None, planned_end: date | str | None,
+                 actual_start: date | str | None, actual_end: date | str | None) -> dict[str, date | None]:
+    """The planned and actual dates, each a day, each end not before its start."""
+    given = (planned_start, planned_end, actual_start, actual_end)
+    dates = {name: checks.cached(validate.day, value, label)
+             for (name, label), value in zip(_DATES, given, strict=True)}
+    checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")
+    checks.run(validate.date_order, dates["actual_start"], dates["actual_end"], "actual start", "actual end")
+    return dates
+
+
 def _check_classification(checks: Checks, programme: Programme | None, industry: str | None,
                           sectors: tuple[tuple[str, str | int | Decimal], ...], derive: bool = True
                           ) -> tuple[list[tuple[str, Decimal]], Industry | None]:
@@ -273,10 +284,9 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
         else:
             currency = checks.cached(check_currency, spec.currency, "currency")
         if amount is not None and currency:
-            money = Money(amount, currency, value_date)
-    dates = {name: checks.cached(validate.day, getattr(spec, name), label) for name, label in _DATES}
-    checks.run(validate.date_order, dates["planned_start"], dates["planned_end"], "planned start", "planned end")
-    checks.run(validate.date_order, dates["actual_start"], dates["actual_end"], "actual start", "actual end")
+            # What Money(amount, currency) holds: both already passed the checks it would run again.
+            money = (amount, currency)
+    dates = checks.part(_check_dates, spec.planned_start, spec.planned_end, spec.actual_start, spec.actual_end)
     given = tuple(spec.sectors.items())
     # Remembered only for text percentages: Decimal("60.0") == Decimal("60"), yet each is
     # recorded as written.
@@ -308,8 +318,8 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
         "aliases": list(spec.aliases),
         "host_country": host,
         "partner_country": partner,
-        "value_amount": money.amount if money else None,
-        "value_currency": money.currency if money else None,
+        "value_amount": money[0] if money else None,
+        "value_currency": money[1] if money else None,
         "value_date": value_date,
         "value_source_id": value_source.id if (value_source and money) else None,
         "iati_identifier": spec.iati_identifier,

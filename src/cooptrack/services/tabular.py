@@ -260,35 +260,23 @@ class ImportResult:
     blank_rows: int = 0
 
 
-def _text(value: Cell) -> str | None:
-    if not value:
-        return None
-    if value[0] == "'":
-        value = unescape_formula(value)
-    return value.strip() or None
-
-
 class _Cells:
     """The template's cell syntaxes (dates, lists, sectors, participants, status), each distinct
     text of a column parsed once per import: the same text gives the same value and findings."""
 
     def __init__(self) -> None:
-        self.memo: dict[tuple[Any, ...], tuple[Any, tuple[Finding, ...]]] = {}
+        # Per column: its parser, the value of an empty cell, whether a refused text stays as
+        # written, and what each text gave.
+        self.columns = [(name, func, default, kept, dict[str, tuple[Any, tuple[Finding, ...]]]())
+                        for name, func, default, kept in _PARSED]
+        self.periods: dict[str, Period] = {}  # status dates, parsed again to write them
 
-    def parse(self, func: Any, text: str | None, name: str, default: Any, findings: list[Finding]) -> Any:
-        if text is None:
-            return default
-        key = (func, text, name)
-        hit = self.memo.get(key)
-        if hit is None:
-            try:
-                hit = (func(text, name), ())
-            except InvalidInput as exc:
-                hit = (default, tuple(exc.findings))
-            self.memo[key] = hit
-        if hit[1]:
-            findings.extend(hit[1])
-        return hit[0]
+
+def _parsed(func: Any, text: str, name: str, default: Any) -> tuple[Any, tuple[Finding, ...]]:
+    try:
+        return func(text, name), ()
+    except InvalidInput as exc:
+        return default, tuple(exc.findings)
 
 
 def _participants(text: str, name: str) -> tuple[ParticipantSpec, ...]:
@@ -303,28 +291,50 @@ def _status_date(text: str, name: str) -> str:
     return Period.parse(text, name).code
 
 
+# The columns with a syntax of their own, in the order their findings are reported: the parser,
+# the value an empty cell gives, and whether a text the parser refuses stays as written (a
+# status or status period: check_project never sees it, the finding says what is wrong) or
+# gives that empty value (a date the day parser refuses: the status date too, which is then
+# read as a period only if it was a date).
+_PARSED: tuple[tuple[str, Any, Any, bool], ...] = (
+    *((name, day_text, None, False) for name in DATE_NAMES),
+    ("participants", _participants, (), False),
+    ("sectors", parse_sectors, {}, False),
+    ("status", _status, None, True),
+    ("status_date", _status_date, None, True),
+)
+
+
 def _spec(cells: dict[str, Cell], locations: list[LocationSpec], findings: list[Finding], parse: _Cells) -> _Row:
-    text: dict[str, str | None] = dict.fromkeys(NAMES)
-    for name, cell in cells.items():
+    text: dict[str, Any] = dict.fromkeys(NAMES)
+    for name, cell in cells.items():  # the text of each cell: formula escape undone, stripped, None when empty
         if cell:
-            text[name] = _text(cell)
-    for name in DATE_NAMES:
-        text[name] = parse.parse(day_text, text[name], name, None, findings)
-    participants = list(parse.parse(_participants, text["participants"], "participants", (), findings))
-    sectors = dict(parse.parse(parse_sectors, text["sectors"], "sectors", {}, findings))
+            if cell[0] == "'":
+                cell = unescape_formula(cell)
+            text[name] = cell.strip() or None
+    for name, func, default, kept, memo in parse.columns:
+        given = text[name]
+        if given is None:
+            text[name] = default
+            continue
+        hit = memo.get(given)
+        if hit is None:
+            hit = memo[given] = _parsed(func, given, name, given if kept else default)
+        if hit[1]:
+            findings.extend(hit[1])
+        text[name] = hit[0]
     value = text["value"]
+    aliases = text["aliases"]
     spec = ProjectSpec(
         code=text["id"] or "", title=text["title"] or "", programme=text["programme"], industry=text["industry"],
-        description=text["description"], aliases=split_list(text["aliases"] or ""),
+        description=text["description"], aliases=split_list(aliases) if aliases else [],
         host_country=text["host_country"], partner_country=text["partner_country"],
         value=value.replace("\u00a0", " ").replace("\u202f", " ") if value else None,
-        currency=text["currency"], value_date=text["value_date"], sectors=sectors, participants=participants,
-        locations=locations, planned_start=text["planned_start"], planned_end=text["planned_end"],
-        actual_start=text["actual_start"], actual_end=text["actual_end"], iati_identifier=text["iati_identifier"],
-        national_id=text["national_id"], source=text["source"])
-    row = _Row(0, spec)
-    row.status = parse.parse(_status, text["status"], "status", text["status"], findings)
-    row.status_date = parse.parse(_status_date, text["status_date"], "status_date", text["status_date"], findings)
+        currency=text["currency"], value_date=text["value_date"], sectors=dict(text["sectors"]),
+        participants=list(text["participants"]), locations=locations, planned_start=text["planned_start"],
+        planned_end=text["planned_end"], actual_start=text["actual_start"], actual_end=text["actual_end"],
+        iati_identifier=text["iati_identifier"], national_id=text["national_id"], source=text["source"])
+    row = _Row(0, spec, text["status"], text["status_date"])
     if row.status and not row.status_date:
         findings.append(Finding("missing_status_date", "a status needs its status_date (when it took effect), "
                                 "e.g. 2019-04", field="status_date"))
@@ -453,12 +463,12 @@ def _import(ctx: Context, sheet: Sheet, dry_run: bool, max_findings: int, bulk: 
             msg = f"iati_identifier '{iati}' belongs to project '{owners[iati]}'; an identifier names one project"
             report.add(Finding("iati_identifier_taken", msg, "iati_identifier", iati, number, sheet.name))
     if report.valid:
-        _write(ctx, rows, result, sheet.name, dry_run, bulk, memo)
+        _write(ctx, rows, result, sheet.name, dry_run, bulk, memo, parse.periods)
     return result
 
 
 def _write(ctx: Context, rows: list[_Row], result: ImportResult, source: str, dry_run: bool,
-           bulk: bool, memo: dict[Any, Any]) -> None:
+           bulk: bool, memo: dict[Any, Any], periods: dict[str, Period]) -> None:
     """Write every row inside a savepoint; roll it back on any refusal or in a dry run. New
     projects are inserted in bulk (``bulk``); rows of registered projects go through
     ``upsert_project`` unless nothing in them differs."""
@@ -489,7 +499,7 @@ def _write(ctx: Context, rows: list[_Row], result: ImportResult, source: str, dr
             counts["refused"] += 1
             report.add(Finding(exc.code, exc.message, row=row.number, source=source))
     if fresh and report.valid:
-        counts["created"] += create_many(ctx, [_first_status(r) for r in fresh])
+        counts["created"] += create_many(ctx, [_first_status(r, periods) for r in fresh])
     if dry_run or not report.valid:
         savepoint.rollback()
         if not report.valid:
@@ -498,9 +508,12 @@ def _write(ctx: Context, rows: list[_Row], result: ImportResult, source: str, dr
         savepoint.commit()
 
 
-def _first_status(row: _Row) -> tuple[Any, str | None, str | None, Period | None]:
-    """A new project's checked spec with its first status event: status, effective code, period."""
+def _first_status(row: _Row, periods: dict[str, Period]) -> tuple[Any, str | None, str | None, Period | None]:
+    """A new project's checked spec with its first status event: status, effective code, period
+    (``periods``: each status date's, parsed once)."""
     if not (row.status and row.status_date):
         return row.checked, None, None, None
-    period = Period.parse(row.status_date)
+    period = periods.get(row.status_date)
+    if period is None:
+        period = periods[row.status_date] = Period.parse(row.status_date)
     return row.checked, row.status, period.code, period

@@ -8,10 +8,12 @@ the two paths to the same database content).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
 
@@ -139,19 +141,133 @@ def _convert_all(processor: Callable[[Any], Any], values: Sequence[Any], fresh: 
 
 
 # --- bulk writes -----------------------------------------------------------------------------
+#
+# Column by column rather than row by row: a column's values go through its type's bind
+# processor (and the audit snapshots' JSON encoding) once per distinct value, in C loops
+# (set, dict, map) where the values allow it; only the values that differ on every row (ids,
+# titles, amounts) are converted one by one.
+
+
+_NONE = type(None)
+
+
+def _distinct(values: Sequence[Any]) -> tuple[set[Any], set[type]] | None:
+    """The distinct values and their types (None's aside), when a dict keyed by them may stand
+    for the values themselves: all hashable, and of one type (no True and 1, 1 and 1.0)."""
+    try:
+        distinct = set(values)
+    except TypeError:  # lists and dicts
+        return None
+    kinds = set(map(type, values))  # of the values: the set keeps one of True and 1
+    kinds.discard(_NONE)
+    return (distinct, kinds) if len(kinds) <= 1 else None
+
+
+def _bound(processor: Callable[[Any], Any] | None, values: Sequence[Any]) -> Sequence[Any]:
+    """``processor`` over ``values`` (the conversion a Core ``insert()`` applies), once per
+    distinct value. Equal values of one type bind alike (Amount writes 1.50 and 1.5 both as 1.5)."""
+    if processor is None:
+        return values
+    found = _distinct(values)
+    if found is None:
+        return _bound_each(processor, values)
+    done = {v: processor(v) for v in found[0]}
+    return list(map(done.__getitem__, values))
+
+
+def _bound_each(processor: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``processor`` over values some of which are lists or dicts (JSON): each object once (the
+    same dict given for every row is converted once), and every empty list or dict alike."""
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        kind = value.__class__
+        key = kind if (kind is list or kind is dict) and not value else id(value)
+        if key not in done:
+            done[key] = processor(value)
+        out.append(done[key])
+    return out
+
+
+# What json.dumps(value) does with a dict or list: no indent, ", " and ": ", ASCII only.
+_ENCODE = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False,
+                         False, True) if c_make_encoder is not None else None
+
+
+def json_text(value: Any) -> str:
+    """``json.dumps(audit.jsonable(value))``: the text an audit snapshot's value is stored as."""
+    ready = audit.jsonable(value)
+    if _ENCODE is not None and ready.__class__ in (dict, list):
+        return "".join(_ENCODE(ready, 0))
+    return json.dumps(ready)
+
+
+def _decimal_json(value: Decimal | None) -> str:
+    return "null" if value is None else encode_basestring_ascii(format(value, "f"))
+
+
+def _iso_json(value: date) -> str:
+    return encode_basestring_ascii(value.isoformat())
+
+
+# json_text of the common types, with less work.
+_JSON_OF: dict[type, Callable[[Any], str]] = {str: encode_basestring_ascii, int: int.__repr__, date: _iso_json}
+
+
+def json_texts(values: Sequence[Any]) -> list[str]:
+    """``json_text`` of each value, each distinct value's text made once. Decimals are written
+    as they are (60.0 stays "60.0", though it equals 60), so never taken from another value;
+    nor are floats and datetimes."""
+    found = _distinct(values)
+    if found is None:
+        return [("[]" if kind is list else "{}") if (kind := v.__class__) in (list, dict) and not v else json_text(v)
+                for v in values]
+    distinct, kinds = found
+    kind = kinds.pop() if kinds else _NONE
+    if kind is Decimal:
+        return list(map(_decimal_json, values))
+    if kind is float or kind is datetime:  # equal, yet written apart: -0.0 and 0.0; one instant in two zones
+        return list(map(json_text, values))
+    convert = _JSON_OF.get(kind) or json_text
+    if None not in distinct and 2 * len(distinct) > len(values):  # mostly different: no dict
+        return list(map(convert, values))
+    distinct.discard(None)
+    done = dict(zip(distinct, map(convert, distinct), strict=True))
+    done[None] = "null"
+    return list(map(done.__getitem__, values))
+
+
+class _Snapshot:
+    """The JSON text of snapshot dicts with keys in a fixed order, some of them the same in
+    every snapshot: ``json.dumps`` of the dict, built from a template with one slot per varying
+    key, filled with the JSON texts of a column of values per slot."""
+
+    def __init__(self, keys: Sequence[str], shared: dict[str, Any]) -> None:
+        parts = []
+        self.slots = tuple(k for k in keys if k not in shared)
+        for k in keys:
+            value = "%s" if k not in shared else json_text(shared[k]).replace("%", "%%")
+            parts.append(f"{json.dumps(k).replace('%', '%%')}: {value}")
+        self.template = "{" + ", ".join(parts) + "}"
+
+    def texts(self, columns: Mapping[str, Sequence[str]]) -> list[str]:
+        """The snapshots, from the JSON texts of each slot's values (``columns[slot]``)."""
+        template = self.template
+        return [template % row for row in zip(*(columns[k] for k in self.slots), strict=True)]
+
 
 class _Insert:
-    """One multi-row INSERT into ``model``'s table: rows are tuples in ``columns`` order, which
-    must name every column but the id (so no column default is silently skipped). Each value is
-    converted by its column type's bind processor for the connection's dialect, the conversion
-    SQLAlchemy applies to a Core ``insert()``, once per distinct value; the rows go to the
-    driver's executemany through ``exec_driver_sql``."""
+    """One multi-row INSERT into ``model``'s table, values given column by column (every column
+    but the id, so no column default is silently skipped). Each column goes through its type's
+    bind processor for the connection's dialect (``_bound``); the rows go to the driver's
+    executemany through ``exec_driver_sql``, so the store sees the write as any other."""
 
     def __init__(self, ctx: Context, model: Any, columns: Sequence[str]) -> None:
         table = _table(model)
         missing = {c.key for c in table.columns} - {"id"} - set(columns)
         assert not missing, f"{table.name}: columns without a value: {sorted(missing)}"
         self.ctx = ctx
+        self.model = model
         self.columns = tuple(columns)
         conn = ctx.session.connection()
         dialect = conn.dialect
@@ -159,42 +275,31 @@ class _Insert:
         quote = dialect.identifier_preparer.quote
         self.sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
                     f"({', '.join(quote(c) for c in self.columns)}) VALUES ({', '.join([mark] * len(self.columns))})")
-        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
-        for i, name in enumerate(self.columns):
-            type_ = table.c[name].type
-            processor = type_.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors.append((i, processor))
+        self.processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                           for name in self.columns}
 
-    def run(self, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        columns = list(zip(*rows, strict=True))
-        for i, processor in self.processors:
-            columns[i] = _bind_all(processor, columns[i])
-        bound = list(zip(*columns, strict=True))
+    @property
+    def plain_json(self) -> bool:
+        """Whether the JSON columns store ``json.dumps`` of a value as it is (so JSON text
+        made beforehand can be bound as it is)."""
+        sample = {"a": [1, None]}
+        return all(self.bind(c.key, sample) == json.dumps(sample) for c in _table(self.model).columns
+                   if isinstance(c.type, JSON))
+
+    def bind(self, name: str, value: Any) -> Any:
+        """One value of column ``name``, bound."""
+        processor = self.processors[name]
+        return value if processor is None else processor(value)
+
+    def run(self, columns: Mapping[str, Sequence[Any]], bound: Iterable[str] = ()) -> None:
+        """Insert the rows given as one sequence per column; the columns named in ``bound`` are
+        already converted (by ``bind`` or ``_bound``)."""
+        done = set(bound)
+        values = [columns[c] if c in done else _bound(self.processors[c], columns[c]) for c in self.columns]
+        rows = list(zip(*values, strict=True))
         conn = self.ctx.session.connection()
-        for i in range(0, len(bound), 5000):
-            conn.exec_driver_sql(self.sql, bound[i:i + 5000])
-
-
-def _bind_all(processor: Callable[[Any], Any], values: Sequence[Any]) -> tuple[Any, ...]:
-    """``processor`` over ``values``, once per distinct value (an empty list or dict counts as a
-    value; other lists and dicts are converted one by one)."""
-    converted: dict[Any, Any] = {}
-    out = []
-    for value in values:
-        if isinstance(value, list | dict):
-            if value:
-                out.append(processor(value))
-                continue
-            key: Any = type(value)
-        else:
-            key = value
-        if key not in converted:
-            converted[key] = processor(value)
-        out.append(converted[key])
-    return tuple(out)
+        for i in range(0, len(rows), 5000):
+            conn.exec_driver_sql(self.sql, rows[i:i + 5000])
 
 
 def _new_ids(ctx: Context, key: Any, id_column: Any, keys: list[Any], after: int) -> dict[Any, int]:
@@ -219,130 +324,175 @@ def _organisation_ids(ctx: Context, names: list[str]) -> dict[str, int]:
     return found
 
 
-def _jsonable_columns(model: Any) -> tuple[str, ...]:
+def _column_keys(model: Any) -> tuple[str, ...]:
     return tuple(c.key for c in _table(model).columns)
 
 
-def _decimal_text(value: Decimal) -> str:
-    return format(value, "f")
+def _but_id(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k for k in keys if k != "id")
 
 
-# audit.jsonable by exact type, for the types a project row holds; anything else goes to it.
-_TO_JSON: dict[type, Callable[[Any], Any]] = {date: date.isoformat, datetime: datetime.isoformat,
-                                              Decimal: _decimal_text}
-
-
-def _json_ready(value: Any) -> Any:
-    """``audit.jsonable``, with the common cases first."""
-    kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool:
-        return value
-    convert = _TO_JSON.get(kind)
-    if convert is not None:
-        return convert(value)
-    if kind is dict:
-        return {k: _json_ready(v) for k, v in value.items()}
-    if kind is list:
-        return [_json_ready(v) for v in value]
-    return audit.jsonable(value)
-
-
-def _snapshot(keys: Sequence[str], values: dict[str, Any], extra: dict[str, Any] | None = None,
-              base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What ``audit.snapshot`` gives for a row holding ``values`` (plus ``extra`` keys): ``keys``
-    converted into a copy of ``base`` (the snapshot of the values every row shares), if given."""
-    data = dict(base) if base is not None else {}
-    for k in keys:
-        data[k] = _json_ready(values.get(k))
-    if extra:
-        for k, v in extra.items():
-            data[k] = _json_ready(v)
-    return data
-
-
-_PROJECT = _jsonable_columns(Project)
-_ORGANISATION = _jsonable_columns(Organisation)
-_EVENT = _jsonable_columns(StatusEvent)
+_PROJECT = _column_keys(Project)
+_ORGANISATION = _column_keys(Organisation)
+_EVENT = _column_keys(StatusEvent)
 _AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "before", "after", "request_id")
 _NO_STATUS = {"status": None, "status_effective": None}
+_CHILDREN = ("sectors", "participants", "locations")  # the keys _audit_extra adds to a project's snapshot
+
+
+def _sectors_json(sectors: list[tuple[str, Decimal]]) -> str:
+    """``json_text({code: percent, ...})``."""
+    if not sectors:
+        return "{}"
+    return "{" + ", ".join([f"{encode_basestring_ascii(c)}: {_decimal_json(p)}" for c, p in sectors]) + "}"
+
+
+def _participants_json(participants: list[tuple[Any, str | None]], known: dict[tuple[str, str], str]) -> str:
+    """``json_text([{"name": ..., "role": ...}, ...])``, each participant's text made once."""
+    if not participants:
+        return "[]"
+    parts = []
+    for spec, _ in participants:
+        key = (spec.name, spec.role)
+        text = known.get(key)
+        if text is None:
+            text = known[key] = json_text({"name": spec.name, "role": spec.role})
+        parts.append(text)
+    return "[" + ", ".join(parts) + "]"
+
+
+def _locations_json(checked: _Checked) -> str:
+    return json_text([v["name"] for v in checked.location_values]) if checked.location_values else "[]"
+
+
+def _audit_rows(ctx: Context, insert: _Insert, action: str, entity_ids: Sequence[str],
+                before: Sequence[str], after: Sequence[str]) -> dict[str, Sequence[Any]]:
+    """Audit events as ``audit.record`` makes them, their snapshots given as JSON text (the
+    text the JSON column's processor would make of them), the other columns bound."""
+    n = len(entity_ids)
+    if not insert.plain_json:
+        before = [insert.bind("before", json.loads(t)) for t in before]
+        after = [insert.bind("after", json.loads(t)) for t in after]
+    return {"at": [insert.bind("at", ctx.now)] * n, "actor": [ctx.actor] * n, "action": [action] * n,
+            "entity": ["project"] * n, "entity_id": entity_ids, "before": before, "after": after,
+            "request_id": [ctx.request_id] * n}
+
+
+def _extend(columns: dict[str, list[Any]], more: dict[str, Sequence[Any]]) -> None:
+    for key, values in more.items():
+        columns.setdefault(key, []).extend(values)
 
 
 def create_many(ctx: Context, items: list[tuple[_Checked, str | None, str | None, Any]]) -> int:
     """Insert new projects checked by ``check_project``, each with its first status event when
     given (status, the Period code of its date, and the Period): the rows and audit events
     ``register_project``, ``_organisation`` and ``add_status_event`` write one at a time."""
+    if not items:
+        return 0
     ctx.session.flush()
-    now, actor, request = ctx.now, ctx.actor, ctx.request_id
-    audits: list[tuple[Any, ...]] = []
-    stamps = (1, now, now)
+    now, actor = ctx.now, ctx.actor
+    n = len(items)
+    checked = [item[0] for item in items]
+    audit_insert = _Insert(ctx, AuditEvent, _AUDIT_COLUMNS)
+    audits: dict[str, list[Any]] = {}
 
+    # Organisations: those no participant names yet, each with its audit event.
     names: dict[str, str | None] = {}
-    for checked, *_ in items:
-        for participant, country in checked.participants:
+    for c in checked:
+        for participant, country in c.participants:
             names.setdefault(participant.name.strip(), country)
     org_ids = _organisation_ids(ctx, sorted(names))
-    new_orgs: list[tuple[str, str | None, None, None, list[str]]] = [
-        (n, c, None, None, []) for n, c in names.items() if n not in org_ids]
+    new_orgs = [(name, country) for name, country in names.items() if name not in org_ids]
     if new_orgs:
         o = _table(Organisation).c
         before = _max_id(ctx, o.id)
-        _Insert(ctx, Organisation, ("name", "country", "kind", "iati_ref", "aliases", "version", "created_at",
-                                    "updated_at")).run([(*org, *stamps) for org in new_orgs])
-        org_ids.update(_new_ids(ctx, o.name, o.id, [org[0] for org in new_orgs], before))
-        for name, country, kind, ref, aliases in new_orgs:
-            values = {"id": org_ids[name], "name": name, "country": country, "kind": kind, "iati_ref": ref,
-                      "aliases": aliases, "version": 1, "created_at": now, "updated_at": now}
-            audits.append((now, actor, "create", "organisation", str(org_ids[name]), None,
-                           _snapshot(_ORGANISATION, values), request))
+        m = len(new_orgs)
+        _Insert(ctx, Organisation, _but_id(_ORGANISATION)).run({
+            "name": [name for name, _ in new_orgs], "country": [country for _, country in new_orgs],
+            "kind": [None] * m, "iati_ref": [None] * m, "aliases": [[]] * m, "version": [1] * m,
+            "created_at": [now] * m, "updated_at": [now] * m})
+        org_ids.update(_new_ids(ctx, o.name, o.id, [name for name, _ in new_orgs], before))
+        snapshots = []
+        for name, country in new_orgs:  # what audit.snapshot gives of the row
+            values = {"id": org_ids[name], "name": name, "country": country, "kind": None, "iati_ref": None,
+                      "aliases": [], "version": 1, "created_at": now, "updated_at": now}
+            snapshots.append(json_text({key: values[key] for key in _ORGANISATION}))
+        org_audits = _audit_rows(ctx, audit_insert, "create", [str(org_ids[name]) for name, _ in new_orgs],
+                                 ["null"] * m, snapshots)
+        org_audits["entity"] = ["organisation"] * m
+        _extend(audits, org_audits)
 
+    # Projects: the checked fields, and what register_project then add_status_event set.
     p = _table(Project).c
-    project_columns = [c for c in _PROJECT if c != "id"]
-    projects: list[dict[str, Any]] = []
-    for checked, status, effective, period in items:
-        projects.append({**checked.fields, "value_claim_id": None, "narratives": {}, "iati": {}, "status": status,
-                         "status_effective": effective, "status_start": period.start if period else None,
-                         "version": 2 if status else 1,  # created, then its status set: two versions
-                         "created_at": now, "updated_at": now})
+    fields = [c.fields for c in checked]
+    columns: dict[str, Sequence[Any]] = {key: list(map(itemgetter(key), fields)) for key in CHECKED_FIELDS}
+    statuses = [item[1] for item in items]
+    periods = [item[3] for item in items]
+    columns.update({
+        "value_claim_id": [None] * n, "narratives": [{}] * n, "iati": [{}] * n, "status": statuses,
+        "status_effective": [item[2] for item in items],
+        "status_start": [period.start if period else None for period in periods],
+        "version": [2 if status else 1 for status in statuses],  # created, then its status set: two versions
+        "created_at": [now] * n, "updated_at": [now] * n})
     before = _max_id(ctx, p.id)
+    _Insert(ctx, Project, _but_id(_PROJECT)).run(columns)
+    codes = columns["code"]
+    ids = _new_ids(ctx, p.code, p.id, list(codes), before)
+    pids = list(map(ids.__getitem__, codes))
+
+    # The create event's snapshot: the row as registered (no status yet, version 1) and its children.
     shared: dict[str, Any] = {"value_claim_id": None, "narratives": {}, "iati": {}, "status": None,
                               "status_effective": None, "status_start": None, "version": 1, "created_at": now,
                               "updated_at": now}
-    base = _snapshot(_PROJECT, shared)
-    varying = tuple(k for k in _PROJECT if k not in shared)
-    get = itemgetter(*project_columns)
-    _Insert(ctx, Project, project_columns).run([get(v) for v in projects])
-    ids = _new_ids(ctx, p.code, p.id, [v["code"] for v in projects], before)
+    snapshot = _Snapshot((*_PROJECT, *_CHILDREN), shared)
+    texts = {key: json_texts(columns[key]) for key in snapshot.slots if key in columns}
+    known: dict[tuple[str, str], str] = {}
+    texts.update(id=json_texts(pids), sectors=[_sectors_json(c.sectors) for c in checked],
+                 participants=[_participants_json(c.participants, known) for c in checked],
+                 locations=[_locations_json(c) for c in checked])
+    _extend(audits, _audit_rows(ctx, audit_insert, "create", codes, ["null"] * n, snapshot.texts(texts)))
 
-    sectors: list[tuple[Any, ...]] = []
-    participants: list[tuple[Any, ...]] = []
-    events: list[dict[str, Any]] = []
-    for values, (checked, status, *_) in zip(projects, items, strict=True):
-        code = values["code"]
-        pid = values["id"] = ids[code]
-        sectors += [(pid, c, pct) for c, pct in checked.sectors]
-        participants += [(pid, org_ids[x.name.strip()], x.role, *stamps) for x, _ in checked.participants]
-        audits.append((now, actor, "create", "project", code, None,
-                       _snapshot(varying, values, _audit_extra(checked), base), request))
-        if status:
-            events.append({"project_id": pid, "status": status, "effective": values["status_effective"],
-                           "effective_start": values["status_start"], "recorded_at": now, "source_id": None,
-                           "note": None, "reopen": False, "backdated": False, "actor": actor, "claim_id": None})
-    _Insert(ctx, ProjectSector, ("project_id", "dac_code", "percent")).run(sectors)
-    _Insert(ctx, Participant, ("project_id", "organisation_id", "role", "version", "created_at", "updated_at")
-            ).run(participants)
-    if events:
+    # Children.
+    sector_insert = _Insert(ctx, ProjectSector, ("project_id", "dac_code", "percent"))
+    percent: dict[Decimal, Any] = {}
+    sectors = [(pid, code, pct) for pid, c in zip(pids, checked, strict=True) for code, pct in c.sectors]
+    if sectors:
+        project_ids, dac_codes, percents = zip(*sectors, strict=True)
+        bound_percents = [percent[x] if x in percent else percent.setdefault(x, sector_insert.bind("percent", x))
+                          for x in percents]
+        sector_insert.run({"project_id": project_ids, "dac_code": dac_codes, "percent": bound_percents},
+                          bound=("percent",))
+    participants = [(pid, org_ids[x.name.strip()], x.role) for pid, c in zip(pids, checked, strict=True)
+                    for x, _ in c.participants]
+    if participants:
+        project_ids, organisation_ids, roles = zip(*participants, strict=True)
+        m = len(participants)
+        _Insert(ctx, Participant, ("project_id", "organisation_id", "role", "version", "created_at", "updated_at")
+                ).run({"project_id": project_ids, "organisation_id": organisation_ids, "role": roles,
+                       "version": [1] * m, "created_at": [now] * m, "updated_at": [now] * m})
+
+    # First status events, each with its audit event.
+    chosen = [i for i, status in enumerate(statuses) if status]
+    if chosen:
         e = _table(StatusEvent).c
-        event_columns = [c for c in _EVENT if c != "id"]
+        m = len(chosen)
+        event: dict[str, list[Any]] = {
+            "project_id": [pids[i] for i in chosen], "status": [statuses[i] for i in chosen],
+            "effective": [columns["status_effective"][i] for i in chosen],
+            "effective_start": [columns["status_start"][i] for i in chosen], "recorded_at": [now] * m,
+            "source_id": [None] * m, "note": [None] * m, "reopen": [False] * m, "backdated": [False] * m,
+            "actor": [actor] * m, "claim_id": [None] * m}
         before = _max_id(ctx, e.id)
-        _Insert(ctx, StatusEvent, event_columns).run([itemgetter(*event_columns)(v) for v in events])
-        event_ids = _new_ids(ctx, e.project_id, e.id, [v["project_id"] for v in events], before)
-        code_by_id = {v["id"]: v["code"] for v in projects}
-        event_base = _snapshot(_EVENT, events[0])
-        event_varying = ("id", "project_id", "status", "effective", "effective_start")
-        for new in events:
-            new["id"] = event_ids[new["project_id"]]
-            audits.append((now, actor, "status", "project", code_by_id[new["project_id"]], _NO_STATUS,
-                           {"status": new["status"], "status_effective": new["effective"],
-                            "event": _snapshot(event_varying, new, base=event_base)}, request))
-    _Insert(ctx, AuditEvent, _AUDIT_COLUMNS).run(audits)
-    return len(projects)
+        _Insert(ctx, StatusEvent, _but_id(_EVENT)).run(event)
+        event_ids = _new_ids(ctx, e.project_id, e.id, event["project_id"], before)
+        event["id"] = list(map(event_ids.__getitem__, event["project_id"]))
+        varying = ("id", "project_id", "status", "effective", "effective_start")
+        inner = _Snapshot(_EVENT, {k: v[0] for k, v in event.items() if k not in varying})
+        event_texts = inner.texts({k: json_texts(event[k]) for k in varying})
+        outer = _Snapshot(("status", "status_effective", "event"), {})
+        after = outer.texts({"status": json_texts(event["status"]), "status_effective": json_texts(event["effective"]),
+                             "event": event_texts})
+        _extend(audits, _audit_rows(ctx, audit_insert, "status", [codes[i] for i in chosen],
+                                    [json_text(_NO_STATUS)] * m, after))
+    audit_insert.run(audits, bound=("at", "before", "after"))
+    return n
