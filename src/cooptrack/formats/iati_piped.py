@@ -50,6 +50,7 @@ from cooptrack.formats.iati_read import (
     ActivityDate,
     Coded,
     DocumentLink,
+    FileState,
     IatiFile,
     Money,
     Narrative,
@@ -232,21 +233,13 @@ def _decode(data: bytes) -> tuple[str, Any, Any]:
     return message
 
 
-class PipedFile:
+class PipedFile(FileState):
     """One IATI activity file read in a child process; see the module's docstring."""
 
     def __init__(self, path: Path, xsd: Path | None = None, name: str | None = None, chunk: int | None = None) -> None:
-        self.path = path
+        self._begin(path, name)
         self.xsd = xsd
-        self.name = name or str(path)
         self.chunk = chunk or CHUNK
-        self.findings: list[Finding] = []
-        self.refused = False
-        self.fatal = False
-        self.version: str | None = None
-        self.generated: str | None = None
-        self.count = 0
-        self.bytes_read = 0
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -710,14 +710,13 @@ def _looks_like_1x(activity: Any) -> bool:
     return False
 
 
-class IatiFile:
-    """One IATI activity file read as a stream: iterate for its activities; afterwards
-    ``findings`` holds the file-level findings and ``refused`` says whether the whole file is
-    refused (not well-formed, a DTD, IATI 1.0x, a file-level error)."""
+class FileState:
+    """What a reader of an IATI file tells of the file as it goes: its file-level findings,
+    whether it is refused whole, its version, how much was read (``IatiFile`` here, and
+    ``iati_piped.PipedFile`` for a file read in a second process)."""
 
-    def __init__(self, path: Path, schema: etree.XMLSchema | None = None, name: str | None = None) -> None:
+    def _begin(self, path: Path, name: str | None) -> None:
         self.path = path
-        self.schema = schema
         self.name = name or str(path)
         self.findings: list[Finding] = []
         self.refused = False
@@ -726,6 +725,16 @@ class IatiFile:
         self.generated: str | None = None
         self.count = 0
         self.bytes_read = 0
+
+
+class IatiFile(FileState):
+    """One IATI activity file read as a stream: iterate for its activities; afterwards
+    ``findings`` holds the file-level findings and ``refused`` says whether the whole file is
+    refused (not well-formed, a DTD, IATI 1.0x, a file-level error)."""
+
+    def __init__(self, path: Path, schema: etree.XMLSchema | None = None, name: str | None = None) -> None:
+        self._begin(path, name)
+        self.schema = schema
         self._reader: xmlsafe.BoundedReader | None = None
 
     @property
