@@ -9,8 +9,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Numeric,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import TypeEngine
 
 from cooptrack import codes
 from cooptrack.domain.countries import country_name, resolve_country
@@ -178,7 +191,10 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
     if low is not None or high is not None or q.sort == "value":
         # USD needs the rate table: filter and sort in Python over the matching ids (cheap columns only).
         keyed = []
-        for pid, code, amount, currency, value_date in conn.execute(_matching(shape), params):
+        text_amounts = conn.dialect.name != "postgresql"
+        for pid, code, amount, currency, value_date in conn.execute(_matching(shape, conn.dialect.name), params).all():
+            if text_amounts and amount is not None:
+                amount = Decimal(amount)
             usd = _usd(rates, amount, currency, value_date)
             if (low is not None or high is not None) and usd is None:
                 continue
@@ -261,11 +277,15 @@ def _built(key: tuple[Any, ...], build: Any) -> Any:
     return found
 
 
-def _matching(shape: _Shape) -> Any:
-    """The cheap columns of every matching project (for the lists sorted or filtered by USD)."""
-    return _built(("matching", shape), lambda: select(
-        Project.id, Project.code, Project.value_amount, Project.value_currency, Project.value_date)
-        .where(and_(True, *shape.conditions())))
+def _matching(shape: _Shape, dialect: str) -> Any:
+    """The cheap columns of every matching project (for the lists sorted or filtered by USD). The
+    amounts are read for arithmetic alone: as the driver gives them (PostgreSQL's Decimals; the
+    text SQLite keeps, made Decimals by the caller), without Amount's normalising of each one,
+    which would not change a value."""
+    raw: TypeEngine[Any] = Numeric(38, 6, asdecimal=True) if dialect == "postgresql" else String()
+    return _built(("matching", shape, dialect), lambda: select(
+        Project.id, Project.code, type_coerce(Project.value_amount, raw), Project.value_currency,
+        Project.value_date).where(and_(True, *shape.conditions())))
 
 
 def _count(shape: _Shape) -> Any:
