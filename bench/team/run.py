@@ -223,8 +223,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far."""
+def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU time of these processes so far.
+
+    With ``reaped``, the CPU of their children that have exited and been waited for is added
+    (``cutime`` + ``cstime``): PostgreSQL's backends that end during a phase pass their time to
+    the postmaster that way, so the sum cannot go down between two readings.
+    """
     total = 0.0
     for pid in pids:
         try:
@@ -232,6 +237,8 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if reaped:
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -638,7 +645,7 @@ async def run_load(base: str, token: str, reg: Register, rate: float, concurrenc
             await request(client, kind, "GET", path, scheduled)
 
     rusage0 = resource.getrusage(resource.RUSAGE_SELF)
-    server0, pg0 = cpu_seconds(server_pids), cpu_seconds(postgres_pids())
+    server0, pg0 = cpu_seconds(server_pids), cpu_seconds(postgres_pids(), reaped=True)
     client: RawClient | HttpxClient = (RawClient(HOST, port, headers) if tool == "raw"
                                        else HttpxClient(base, headers, concurrency))
     async with client:
@@ -708,7 +715,7 @@ async def run_load(base: str, token: str, reg: Register, rate: float, concurrenc
     rusage1 = resource.getrusage(resource.RUSAGE_SELF)
     result.client_cpu = (rusage1.ru_utime - rusage0.ru_utime) + (rusage1.ru_stime - rusage0.ru_stime)
     result.server_cpu = cpu_seconds(server_pids) - server0
-    result.postgres_cpu = cpu_seconds(postgres_pids()) - pg0
+    result.postgres_cpu = cpu_seconds(postgres_pids(), reaped=True) - pg0
     return result
 
 
