@@ -95,6 +95,9 @@ CLASSIFIED = [
     ("UPDATE users SET role=%(role)s, version=%(version)s WHERE users.id = %(users_id)s", {"access"}),
     ("DELETE FROM api_tokens WHERE id = ?", {"access"}),
     ("DELETE FROM web_sessions WHERE expires_at < ?", NOTHING),
+    ('INSERT INTO sign_in_failures ("key", failures, window_ends, held_until) VALUES (?, ?, ?, ?) '
+     'ON CONFLICT ("key") DO UPDATE SET failures = sign_in_failures.failures + ?', NOTHING),
+    ("DELETE FROM sign_in_failures WHERE sign_in_failures.key = %(key_1)s::VARCHAR", NOTHING),
     ("UPDATE import_jobs SET state=? WHERE id = ?", NOTHING),
     ("INSERT INTO data_changes (aspect, changes) VALUES (?, ?)", NOTHING),
     ("INSERT INTO response_cache (key, version, body) VALUES (%s, %s, %s)", NOTHING),

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from conftest import count_rows
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from cooptrack.services.backup import NOT_BACKED_UP, export_datapackage, restore_datapackage
+from cooptrack.services.users import add_user, create_token, find_token, update_user
 from cooptrack.store import Store
 from cooptrack.store.migrate import head_revision, upgrade
-from cooptrack.store.models import Base, Project
+from cooptrack.store.models import AuditEvent, Base, Project, User
 
 NEWS = Path(__file__).resolve().parents[1] / "src" / "cooptrack" / "data" / "news" / "fresh-wind-2019-en.txt"
 
@@ -118,7 +120,7 @@ def test_descriptor_schemas(package):
     assert descriptor["cooptrack"] == {"format": "cooptrack-backup/1", "alembic_revision": head_revision()}
     resources = {r["name"]: r for r in descriptor["resources"]}
     assert set(resources) == set(Base.metadata.tables) - NOT_BACKED_UP
-    assert {"web_sessions", "data_changes", "response_cache"} == NOT_BACKED_UP
+    assert {"web_sessions", "data_changes", "response_cache", "import_jobs", "sign_in_failures"} == NOT_BACKED_UP
     projects = resources["projects"]
     assert projects["path"] == "projects.csv" and projects["hash"].startswith("sha256:")
     fields = {f["name"]: f for f in projects["schema"]["fields"]}
@@ -210,3 +212,85 @@ def test_export_refuses_to_overwrite(cli, tmp_path):
     result = cli("export", "datapackage", str(tmp_path / "p"))
     assert result.exit_code == 1 and "already holds a data package; pass --force" in result.stderr
     assert cli("export", "datapackage", str(tmp_path / "p"), "--force").exit_code == 0
+
+
+def test_accounts_of_an_empty_database_are_replaced(cli, store, write, package):
+    """A database holding nothing but the accounts made to restore with (users, tokens, the audit
+    events recording them) is empty: the backup's accounts replace them, and the audit log is
+    append-only again afterwards."""
+    with write() as ctx:
+        add_user(ctx, "bootstrap", "admin")
+        token = create_token(ctx, "bootstrap").token
+        update_user(ctx, "bootstrap", role="editor")
+    before = count_rows(store)
+    assert before["users"] == 1 and before["api_tokens"] == 1 and before["audit_events"] == 3
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 0, result.stderr
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    rows = {r["name"]: r["rows"] for r in descriptor["resources"]}
+    after = count_rows(store)
+    assert {t: after[t] for t in rows} == rows
+    with store.read() as session:
+        assert session.scalar(select(User.id).where(User.name == "bootstrap")) is None
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == "tester",
+                                                                                AuditEvent.entity == "user")) == 0
+    with write() as ctx:
+        assert find_token(ctx, token) is None
+    for statement in ("DELETE FROM audit_events", "UPDATE audit_events SET actor = 'x'"):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert count_rows(store)["audit_events"] == rows["audit_events"]
+
+
+def test_accounts_do_not_make_a_database_with_data_empty(cli, store, write, package):
+    """An audit event about anything but an account is data: the restore is refused."""
+    with write() as ctx:
+        add_user(ctx, "bootstrap", "admin")
+    assert cli("rate", "add", "EUR", "2020", "0.9", "--source", "a note").exit_code == 0
+    before = count_rows(store)
+    result = cli("import", "datapackage", str(package))
+    assert result.exit_code == 1
+    message = result.stderr.replace("\n", " ")
+    assert "is not empty: audit_events (1 rows), exchange_rates (1 rows)." in message
+    assert count_rows(store) == before
+
+
+def test_a_path_in_the_descriptor_never_leads_outside(cli, store, package, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,never shown\n")
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    target = next(r for r in descriptor["resources"] if r["name"] == "targets")
+    target["path"] = "../secret.csv"
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    before = count_rows(store)
+    result = cli("import", "datapackage", str(package), "--json")
+    assert result.exit_code == 1
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["code"], f["value"]) for f in findings] == [("bad_path", "../secret.csv")]
+    assert findings[0]["message"] == ("resource 'targets' has the path \"../secret.csv\"; a backup's files sit next "
+                                      "to datapackage.json, named like targets.csv")
+    assert "never shown" not in result.stdout
+    assert count_rows(store) == before
+
+
+def test_an_earlier_backup_with_import_jobs_restores(cli, store, package):
+    """Backups written before import jobs were left out still restore: the jobs are skipped."""
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    descriptor["resources"].append({**descriptor["resources"][0], "name": "import_jobs", "path": "import_jobs.csv",
+                                    "rows": 0, "hash": ""})
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    (package / "import_jobs.csv").write_text("id\n")
+    result = cli("import", "datapackage", str(package), "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert [(f["code"], f["severity"], f["value"]) for f in data["findings"]] == [
+        ("not_restored", "warning", "import_jobs")]
+    assert count_rows(store)["import_jobs"] == 0
+
+
+def test_dry_run_writes_nothing(cli, store, package):
+    before = count_rows(store)
+    result = cli("import", "datapackage", str(package), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "(dry run: nothing was written)" in result.stdout
+    assert count_rows(store) == before

@@ -139,6 +139,10 @@ def test_links_only_for_editors(app):
 
 # -- programmes ----------------------------------------------------------------------------------
 
+DEMO_INDUSTRIES = ["Information and communication technologies", "Digitalisation", "Fourth Industrial Revolution",
+                   "Transport and logistics centres", "Infrastructure", "Oil and gas", "Mining", "Construction",
+                   "Tourism", "Health care", "Education"]
+
 NEW_PROGRAMME = {"code": "silk-way", "name": "Silk Way programme", "party": ["Kazakhstan", "CHN", "", ""],
                  "aliases": "Silk Way\r\nNew Silk Way", "description": "", "signed": "2020-09",
                  "signed_occasion": "Visit", "period_start": "2020", "period_end": "2025",
@@ -213,6 +217,107 @@ def test_a_stale_programme_form_shows_what_changed_meanwhile(app, store):
     assert erin.post("/programmes/fresh-wind/edit", data=again, follow_redirects=False).status_code == 303
     saved = erin.get("/api/v1/programmes/fresh-wind").json()
     assert saved["description"] == "My description" and saved["version"] == 3
+
+
+def industry_rows(form: Form) -> dict[str, int]:
+    """The edit form's industry rows by the name each had when the form was shown."""
+    return {form[f"industry-{i}-was"]: i for i in range(int(form["industry_rows"])) if form[f"industry-{i}-was"]}
+
+
+def test_edit_a_programmes_parties_and_industries(app, store, read):
+    erin = signed_in(app, "erin")
+    form = form_at(erin, "/programmes/fresh-wind/edit", "programme-form")
+    assert form["party"] == ["KAZ", "KOR", "", ""]  # the parties, and blank inputs to add more
+    rows = industry_rows(form)
+    assert list(rows) == DEMO_INDUSTRIES and int(form["industry_rows"]) == len(DEMO_INDUSTRIES) + 2
+    infrastructure, mining, tourism = rows["Infrastructure"], rows["Mining"], rows["Tourism"]
+    assert (form[f"industry-{infrastructure}-name"], form[f"industry-{infrastructure}-dac_codes"]) == (
+        "Infrastructure", "21020, 21030")
+    blank = len(DEMO_INDUSTRIES)
+    assert (form[f"industry-{blank}-was"], form[f"industry-{blank}-name"]) == ("", "")
+    done = erin.post("/programmes/fresh-wind/edit", data=form | {
+        "party": ["KAZ", "KOR", "Uzbekistan", ""],
+        f"industry-{infrastructure}-name": "Roads and bridges",  # renamed in place
+        f"industry-{infrastructure}-dac_codes": "21020",
+        f"industry-{tourism}-dac_codes": "33210; 33120",
+        f"industry-{mining}-remove": "1",
+        f"industry-{blank}-name": "Green energy", f"industry-{blank}-dac_codes": "23210"},
+        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/programmes/fresh-wind"
+    saved = erin.get("/api/v1/programmes/fresh-wind").json()
+    assert saved["parties"] == ["KAZ", "KOR", "UZB"] and saved["version"] == 2
+    expected = [n for n in DEMO_INDUSTRIES if n != "Mining"]
+    expected[expected.index("Infrastructure")] = "Roads and bridges"
+    assert saved["industries"] == [*expected, "Green energy"]
+    assert saved["industry_dac_codes"]["Roads and bridges"] == ["21020"]
+    assert saved["industry_dac_codes"]["Tourism"] == ["33120", "33210"]
+    assert saved["industry_dac_codes"]["Green energy"] == ["23210"]
+    assert erin.get("/api/v1/projects/bakad").json()["industry"] == "Roads and bridges"  # the same industry
+    (event,) = events(read, "programme", "update")
+    assert (event["before"]["parties"], event["after"]["parties"]) == (["KAZ", "KOR"], ["KAZ", "KOR", "UZB"])
+    # the form shown again holds the new lists; sent unchanged, it changes nothing
+    again = form_at(erin, "/programmes/fresh-wind/edit", "programme-form")
+    assert again["party"] == ["KAZ", "KOR", "UZB", "", ""] and list(industry_rows(again)) == saved["industries"]
+    before = count_rows(store)
+    assert erin.post("/programmes/fresh-wind/edit", data=again, follow_redirects=False).status_code == 303
+    assert count_rows(store) == before and erin.get("/api/v1/programmes/fresh-wind").json()["version"] == 2
+
+
+def test_refused_parties_and_industries_are_shown_beside_their_fields(app, store):
+    erin = signed_in(app, "erin")
+    form = form_at(erin, "/programmes/fresh-wind/edit", "programme-form")
+    rows = industry_rows(form)
+    before = count_rows(store)
+    removed = erin.post("/programmes/fresh-wind/edit", data=form | {f"industry-{rows['Infrastructure']}-remove": "1"})
+    assert removed.status_code == 422
+    shown = read_form(removed.text, "programme-form")
+    assert f'data-testid="error-industry-{rows["Infrastructure"]}"' in removed.text
+    assert ("industry &#39;Infrastructure&#39; cannot be removed: 1 project is filed under it (bakad)" in removed.text)
+    assert 'data-testid="form-errors"' not in removed.text  # every finding has its field
+    assert shown[f"industry-{rows['Infrastructure']}-remove"] == "1"  # what was sent is kept
+    row = rows["Infrastructure"]
+    emptied = erin.post("/programmes/fresh-wind/edit", data=form | {f"industry-{row}-name": "",
+                                                                     f"industry-{row}-dac_codes": ""})
+    assert emptied.status_code == 422 and f'data-testid="error-industry-{row}"' in emptied.text
+    bad = erin.post("/programmes/fresh-wind/edit", data=form | {
+        "party": ["KAZ", "KOR", "Atlantis", ""], "period_start": "2023",
+        f"industry-{rows['Mining']}-dac_codes": "99999", f"industry-{rows['Tourism']}-name": "Oil and gas"})
+    assert bad.status_code == 422
+    assert error(bad.text, "parties") and "parties[2] &#39;Atlantis&#39; is not a known country" in bad.text
+    assert error(bad.text, "period_end") and "period end 2022-12-31 is before period start 2023-01-01" in bad.text
+    assert f'data-testid="error-industry-{rows["Mining"]}"' in bad.text and "&#39;99999&#39; is not a DAC" in bad.text
+    assert f'name="industry-{rows["Mining"]}-dac_codes" value="99999" aria-label="DAC sectors" placeholder="21020, ' \
+           '21030" aria-invalid="true"' in bad.text
+    assert f'data-testid="error-industry-{rows["Tourism"]}"' in bad.text  # a name taken twice
+    assert f'data-testid="error-industry-{rows["Oil and gas"]}"' not in bad.text
+    assert 'data-testid="form-errors"' not in bad.text and 'value="Atlantis"' in bad.text
+    freed = erin.post("/programmes/fresh-wind/edit", data=form | {"party": ["KAZ", "", "", ""]})
+    assert freed.status_code == 422 and error(freed.text, "parties") and "at least two parties" in freed.text
+    assert count_rows(store) == before and erin.get("/api/v1/programmes/fresh-wind").json()["version"] == 1
+
+
+def test_a_stale_programme_form_shows_parties_and_industries_changed_meanwhile(app, store):
+    erin = signed_in(app, "erin")
+    mine = form_at(erin, "/programmes/fresh-wind/edit", "programme-form")
+    rows = industry_rows(mine)
+    first = erin.post("/programmes/fresh-wind/edit", data=mine | {"party": ["KOR", "KAZ", "", ""]},
+                      follow_redirects=False)
+    assert first.status_code == 303
+    before = count_rows(store)
+    late = erin.post("/programmes/fresh-wind/edit", data=mine | {f"industry-{rows['Infrastructure']}-name": "Roads"})
+    assert late.status_code == 409 and 'data-testid="changed-meanwhile"' in late.text
+    assert 'data-field="parties"' in late.text and "KOR, KAZ" in late.text
+    assert 'data-field="industries"' in late.text and "Roads (21020, 21030)" in late.text
+    assert count_rows(store) == before
+    assert erin.get("/api/v1/programmes/fresh-wind").json()["industries"] == DEMO_INDUSTRIES
+    again = read_form(late.text, "programme-form")
+    assert again["version"] == "2" and again[f"industry-{rows['Infrastructure']}-name"] == "Roads"
+    assert again[f"industry-{rows['Infrastructure']}-was"] == "Infrastructure"
+    assert again["party"][:2] == ["KAZ", "KOR"]  # the form as sent: saving it again puts back its parties
+    assert erin.post("/programmes/fresh-wind/edit", data=again, follow_redirects=False).status_code == 303
+    saved = erin.get("/api/v1/programmes/fresh-wind").json()
+    assert saved["industries"][DEMO_INDUSTRIES.index("Infrastructure")] == "Roads" and saved["version"] == 3
+    assert saved["parties"] == ["KAZ", "KOR"] and erin.get("/api/v1/projects/bakad").json()["industry"] == "Roads"
 
 
 # -- targets -------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ def write_calls(pending):
          "/api/v1/projects/bakad"),
         ("edit", "POST", "/api/v1/sources?filename=matrix.txt&kind=media",
          b"Kazakhstan and Korea signed 40 agreements worth US$7 billion.", None),
+        ("edit", "PATCH", "/api/v1/sources/qazaqtv-40-projects", {"note": "edited"},
+         "/api/v1/sources/qazaqtv-40-projects"),
         ("review", "PATCH", f"/api/v1/claims/{claim}", {"approximate": True}, f"/api/v1/claims/{claim}"),
         ("review", "POST", f"/api/v1/claims/{claim}/reject", {"reason": "not about the programme"},
          f"/api/v1/claims/{claim}"),

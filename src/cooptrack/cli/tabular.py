@@ -119,29 +119,41 @@ def export_projects(
 
 @command(export_app, "datapackage")
 def export_datapackage(
-    directory: Annotated[Path, typer.Argument(help="Folder to write datapackage.json and one CSV per table into.")],
+    target: Annotated[Path, typer.Argument(
+        help="Folder to write datapackage.json and one CSV per table into; a name ending in .zip writes one "
+             "ZIP file holding them.")],
+    as_zip: Annotated[bool, typer.Option("--zip", help="Write one ZIP file, whatever the name ends in.")] = False,
     force: Annotated[bool, FORCE_OPTION] = False,
 ) -> None:
-    """Write the whole database as a Frictionless Data Package (a full backup)."""
+    """Write the whole database as a Frictionless Data Package (a full backup): a folder, or a
+    ZIP file holding the same files (what GET /api/v1/backup gives)."""
     store = open_store()
     try:
-        counts = backup.export_datapackage(store, directory, overwrite=force)
+        if as_zip or target.suffix.lower() == ".zip":
+            counts = backup.export_datapackage_zip(store, target, overwrite=force)
+        else:
+            counts = backup.export_datapackage(store, target, overwrite=force)
     finally:
         store.dispose()
-    ok(f"wrote {sum(counts.values()):,} rows in {len(counts)} tables to {directory}")
+    ok(f"wrote {sum(counts.values()):,} rows in {len(counts)} tables to {target}")
 
 
 @command(import_app, "datapackage")
 def import_datapackage(
-    directory: Annotated[Path, typer.Argument(help="Folder holding datapackage.json (from `export datapackage`).")],
+    source: Annotated[Path, typer.Argument(
+        help="Folder holding datapackage.json, or the .zip holding it (from `export datapackage`).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = False,
     max_findings: Annotated[int, typer.Option(help="Stop after this many findings.", min=1)] = 100,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Restore a Data Package backup into an empty database at the same migration."""
+    """Restore a Data Package backup (a folder or a ZIP file) into an empty database at the same
+    migration. Users and tokens already there are replaced by the backup's."""
     store = open_store()
     try:
-        report, counts = backup.restore_datapackage(store, directory, max_findings=max_findings)
+        report, counts = backup.restore_datapackage(store, source, max_findings=max_findings, dry_run=dry_run)
     finally:
         store.dispose()
     summary = {"rows restored": sum(counts.values()), "tables": len(counts)}
-    show_report(report, summary, as_json, title=f"Problems in {directory}")
+    show_report(report, summary, as_json, title=f"Problems in {source}")
+    if dry_run and not as_json:
+        console.print("(dry run: nothing was written)")

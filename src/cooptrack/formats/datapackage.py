@@ -6,6 +6,8 @@ Canonical cells: integers in decimal digits; exact decimals (``number``) without
 trailing zeros; ``true``/``false``; ISO dates; UTC timestamps as ``2019-04-22T10:15:00.000000Z``;
 JSON columns serialised with sorted keys and no spaces; NULL as an empty cell. UTF-8, ``,``,
 ``"`` quoting only where needed, ``\\n`` line ends.
+
+A package is a folder, or a ZIP file holding the same files (read as hostile: see below).
 """
 
 from __future__ import annotations
@@ -14,17 +16,25 @@ import csv
 import hashlib
 import json
 import re
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String, Table
 from sqlalchemy.orm import DeclarativeBase
 
+from cooptrack.errors import InvalidInput, TooLarge, WrongType
+from cooptrack.findings import Finding
 from cooptrack.store.types import Amount, UTCDateTime, plain
 
+DESCRIPTOR = "datapackage.json"
 PROFILE = "tabular-data-package"
 FORMAT = "cooptrack-backup/1"
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -125,6 +135,8 @@ def encode(value: Any, ftype: str) -> str:
 
 def decode(text: str, ftype: str, nullable: bool, max_length: int | None = None) -> Any:
     """The value of one cell; raises CellError with what to write instead."""
+    if "\x00" in text:
+        raise CellError("nul_character", "contains a NUL character, which no database stores; remove it")
     if text == "":
         if ftype == "string" or nullable:
             return "" if ftype == "string" and not nullable else None
@@ -169,22 +181,40 @@ def decode(text: str, ftype: str, nullable: bool, max_length: int | None = None)
     return text
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> tuple[int, int, str]:
-    """Write one table; returns (rows, bytes, sha256 hex)."""
+class _Sink:
+    """Text written to a binary stream as UTF-8, in blocks, counted and hashed on the way."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+        self._parts: list[str] = []
+        self._pending = 0
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        self._pending += len(text)
+        if self._pending >= 1 << 16:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        data = "".join(self._parts).encode("utf-8")
+        self._parts, self._pending = [], 0
+        self.digest.update(data)
+        self.size += len(data)
+        self.out.write(data)
+
+
+def write_csv(out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[str]]) -> tuple[int, int, str]:
+    """Write one table to ``out``; returns (rows, bytes, sha256 hex)."""
+    sink = _Sink(out)
+    writer = csv.writer(sink, lineterminator="\n")
+    writer.writerow(header)
     n = 0
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(row)
-            n += 1
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as raw:
-        for block in iter(lambda: raw.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return n, size, digest.hexdigest()
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    sink.flush()
+    return n, sink.size, sink.digest.hexdigest()
 
 
 def read_csv(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -202,8 +232,8 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_descriptor(path: Path, descriptor: dict[str, Any]) -> None:
-    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8", newline="\n")
+def descriptor_bytes(descriptor: dict[str, Any]) -> bytes:
+    return (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def resource(table: Table, schema: dict[str, Any], rows: int, size: int, sha256: str) -> dict[str, Any]:
@@ -213,3 +243,216 @@ def resource(table: Table, schema: dict[str, Any], rows: int, size: int, sha256:
         "dialect": {"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "header": True},
         "bytes": size, "hash": f"sha256:{sha256}", "rows": rows, "schema": schema,
     }
+
+
+# --- where a package is written to and read from: a folder, or a ZIP file ----------------------
+#
+# A ZIP comes from elsewhere (an upload, a file someone mailed) and is read as hostile: members
+# whose names could reach outside a folder (absolute, ``..``, backslashes), links and other special
+# files, duplicate names, encrypted members, members its datapackage.json does not declare, and
+# members that unpack to more than the caps allow (in all, or many times their packed size: a ZIP
+# bomb) are refused before a byte is unpacked. Members are then unpacked into a private folder
+# under names chosen here, never under their own; the sizes a ZIP declares bound what Python's
+# zipfile unpacks (it stops there, and a member that holds more fails its CRC check), and the
+# bytes are counted again as they are written.
+
+# Plain file names: what the export writes (``projects.csv``), nothing that is a path.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's date: the same data gives the same ZIP
+DESCRIPTOR_LIMIT = 16 * 1024 * 1024  # a backup's datapackage.json is a few hundred kB
+RATIO_FLOOR = 1024 * 1024  # smaller members may pack as well as they like
+_S_IFMT, _S_IFREG, _S_IFDIR, _S_IFLNK = 0o170000, 0o100000, 0o040000, 0o120000
+
+
+def is_zip(head: bytes) -> bool:
+    return head.startswith(ZIP_MAGIC)
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How far a ZIP may unpack: ``max_bytes`` in all, and no member over RATIO_FLOOR more than
+    ``max_ratio`` times its packed size."""
+
+    max_bytes: int
+    max_ratio: int
+
+
+@dataclass(frozen=True)
+class PackageFiles:
+    """A package opened for reading: its descriptor's file, and the file holding each resource
+    path it declares (absent: not in the package). ``label`` names it in messages."""
+
+    label: str
+    descriptor: Path | None
+    files: dict[str, Path]
+
+
+class FolderWriter:
+    """Writes a package's files into a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        with (self.folder / name).open("wb") as out:
+            yield out
+
+
+class ZipWriter:
+    """Writes a package's files as the members of a ZIP: deflated, dated ZIP_TIME, plain files."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = (_S_IFREG | 0o644) << 16
+        info.create_system = 3  # Unix, so the mode above is read as one
+        with self.archive.open(info, "w", force_zip64=True) as out:
+            yield out
+
+
+def _refused(findings: list[Finding]) -> InvalidInput:
+    return InvalidInput.from_findings(findings)
+
+
+def declared_paths(descriptor: Any) -> list[str]:
+    """The ``path`` of every resource of a descriptor that has one as text."""
+    resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
+    return [r["path"] for r in resources or [] if isinstance(r, dict) and isinstance(r.get("path"), str)]
+
+
+def folder_package(folder: Path) -> PackageFiles:
+    descriptor = folder / DESCRIPTOR
+    files: dict[str, Path] = {}
+    if descriptor.is_file() and descriptor.stat().st_size <= DESCRIPTOR_LIMIT:
+        try:
+            declared = declared_paths(json.loads(descriptor.read_bytes()))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            declared = []
+        # Only plain names next to datapackage.json: a declared path never leads elsewhere.
+        files = {p: folder / p for p in declared if SAFE_NAME.match(p) and (folder / p).is_file()}
+    return PackageFiles(str(folder), descriptor if descriptor.is_file() else None, files)
+
+
+def _member_problems(infos: list[zipfile.ZipInfo], label: str) -> tuple[str, list[Finding]]:
+    """The folder the package sits in within the ZIP ('' for the top, or the one folder the
+    export's folder was zipped as), and every member that is not a plain, safe file."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        parts = name.split("/")
+        if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts or \
+                "\x00" in name:
+            findings.append(Finding("unsafe_path", f"member '{name}' of {label} has an unsafe name (an absolute "
+                                    "path, '..' or a backslash); a backup's members are plain file names",
+                                    source=label, value=name))
+            continue
+        if name in seen:
+            findings.append(Finding("duplicate_member", f"member '{name}' appears more than once in {label}; a "
+                                    "backup names each file once", source=label, value=name))
+        seen.add(name)
+        kind = (info.external_attr >> 16) & _S_IFMT
+        if kind == _S_IFLNK:
+            findings.append(Finding("link_member", f"member '{name}' of {label} is a symbolic link; a backup holds "
+                                    "plain files only", source=label, value=name))
+        elif kind not in (0, _S_IFREG, _S_IFDIR) or (kind == _S_IFDIR) != info.is_dir():
+            findings.append(Finding("special_member", f"member '{name}' of {label} is not a plain file; a backup "
+                                    "holds plain files only", source=label, value=name))
+        elif info.flag_bits & 0x1:
+            findings.append(Finding("encrypted_member", f"member '{name}' of {label} is encrypted; a backup is "
+                                    "not", source=label, value=name))
+    root = ""
+    if DESCRIPTOR not in seen:
+        nested = [n for n in seen if n.count("/") == 1 and n.endswith("/" + DESCRIPTOR)]
+        if len(nested) == 1:  # `zip -r backup.zip backup/`: the package in one folder
+            root = nested[0][: -len(DESCRIPTOR)]
+    return root, findings
+
+
+def _size_problem(infos: list[zipfile.ZipInfo], label: str, limits: ZipLimits) -> TooLarge | None:
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_bytes:
+        return TooLarge(f"{label} unpacks to {total:,} bytes, over the limit of {limits.max_bytes:,} bytes "
+                        "(COOPTRACK_MAX_UNZIPPED_MB); nothing was restored")
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            return TooLarge(f"member '{info.filename}' of {label} unpacks to {ratio:,.0f} times its packed size, "
+                            f"over the limit of {limits.max_ratio:,} (COOPTRACK_MAX_ZIP_RATIO): it looks like a "
+                            "ZIP bomb; nothing was restored")
+    return None
+
+
+@contextmanager
+def zip_package(path: Path, limits: ZipLimits, label: str | None = None) -> Iterator[PackageFiles]:
+    """The package in the ZIP file ``path``, unpacked into a private folder that is removed
+    afterwards; InvalidInput (every unsafe member), TooLarge or WrongType when it is not safe to
+    unpack or not a ZIP at all."""
+    label = label or str(path)
+    with path.open("rb") as raw:
+        head = raw.read(4)
+    if not is_zip(head):
+        raise WrongType(f"{label} is not a ZIP file; a backup is restored from the .zip that "
+                        "`cooptrack export datapackage FILE.zip` or GET /api/v1/backup writes")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refused([Finding("bad_zip", f"{label} is not a readable ZIP file ({exc})", source=label)]) from None
+    with archive, tempfile.TemporaryDirectory(prefix="cooptrack-restore-") as folder:
+        infos = archive.infolist()
+        root, findings = _member_problems(infos, label)
+        if findings:
+            raise _refused(findings)
+        too_large = _size_problem(infos, label, limits)
+        if too_large is not None:
+            raise too_large
+        members = {i.filename: i for i in infos}
+        descriptor = members.get(root + DESCRIPTOR)
+        if descriptor is None:
+            raise _refused([Finding("no_descriptor", f"{label} holds no {DESCRIPTOR}; give the .zip that `cooptrack "
+                                    "export datapackage` or GET /api/v1/backup wrote", source=label)])
+        if descriptor.file_size > DESCRIPTOR_LIMIT:
+            raise TooLarge(f"{DESCRIPTOR} in {label} is {descriptor.file_size:,} bytes; a backup's is a few hundred "
+                           "kB")
+        budget = [limits.max_bytes]
+        target = Path(folder)
+        descriptor_path = _unpack(archive, descriptor, target / "descriptor.json", label, budget)
+        try:
+            declared = set(declared_paths(json.loads(descriptor_path.read_bytes())))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            declared = set()  # the restore reports the descriptor itself
+        extra = [Finding("undeclared_member", f"member '{i.filename}' of {label} is not a resource of its "
+                         f"{DESCRIPTOR}; a backup holds {DESCRIPTOR} and the files it lists, nothing else",
+                         source=label, value=i.filename)
+                 for i in infos if i is not descriptor and not (i.is_dir() and root.startswith(i.filename))
+                 and (not i.filename.startswith(root) or i.filename[len(root):] not in declared)]
+        if extra:
+            raise _refused(extra)
+        files = {}
+        for number, name in enumerate(sorted(declared)):
+            info = members.get(root + name)
+            if info is not None and SAFE_NAME.match(name):
+                files[name] = _unpack(archive, info, target / f"member-{number:04d}.csv", label, budget)
+        yield PackageFiles(label, descriptor_path, files)
+
+
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, to: Path, label: str, budget: list[int]) -> Path:
+    """One member into the file ``to``, its bytes counted against what is left of the cap."""
+    try:
+        with archive.open(info) as stream, to.open("wb") as out:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                budget[0] -= len(block)
+                if budget[0] < 0:  # pragma: no cover - zipfile stops at the declared sizes, checked above
+                    raise TooLarge(f"{label} unpacks to more than the limit (COOPTRACK_MAX_UNZIPPED_MB); nothing "
+                                   "was restored")
+                out.write(block)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+        raise _refused([Finding("bad_zip", f"member '{info.filename}' of {label} cannot be unpacked ({exc})",
+                                source=label, value=info.filename)]) from None
+    return to

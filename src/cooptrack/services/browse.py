@@ -507,8 +507,8 @@ def conflict_views(ctx: Context, programme: str | None = None,
 def source_view(source: Source, claims: int | None = None) -> dict[str, Any]:
     return {"id": source.code or str(source.id), "number": source.id, "title": source.title,
             "publisher": source.publisher, "url": source.url, "published": source.published,
-            "language": source.language, "kind": source.kind, "filename": source.filename,
-            "has_text": bool(source.text), "claims": claims, "version": source.version}
+            "language": source.language, "kind": source.kind, "credit": source.credit, "note": source.note,
+            "filename": source.filename, "has_text": bool(source.text), "claims": claims, "version": source.version}
 
 
 def list_source_views(ctx: Context) -> list[dict[str, Any]]:

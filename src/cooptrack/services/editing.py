@@ -8,31 +8,41 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from cooptrack.domain.indicators import FLAGS
 from cooptrack.domain.money import check_amount
+from cooptrack.domain.period import Period
 from cooptrack.errors import InvalidInput, NotFound, StaleVersion
 from cooptrack.findings import Finding
 from cooptrack.services import audit, validate
 from cooptrack.services.browse import project_detail
 from cooptrack.services.context import Checks, Context
-from cooptrack.services.programmes import get_programme
+from cooptrack.services.programmes import IndustrySpec, check_industries, check_parties, get_programme
 from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
 from cooptrack.services.sources import get_source
 from cooptrack.store.models import (
     Indicator,
+    Industry,
+    IndustrySector,
     Location,
     Observation,
     Organisation,
     Participant,
     Programme,
+    ProgrammeCommodity,
+    ProgrammeParty,
     Project,
     ProjectSector,
     Source,
+    Target,
 )
 
-PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end")
+PROGRAMME_FIELDS = ("name", "description", "aliases", "signed", "signed_occasion", "period_start", "period_end",
+                    "parties", "industries")
+INDUSTRY_KEYS = frozenset({"name", "dac_codes", "renamed_from"})
+SHOWN = 5  # the records named in a refusal; the rest are counted
 PROJECT_FIELDS = tuple(f.name for f in fields(ProjectSpec)
                        if f.name not in ("code", "iati_identifier", "derive_industry"))
 OBSERVATION_FIELDS = ("value", "flags", "note", "source")
@@ -69,10 +79,20 @@ def programme_view(p: Programme) -> dict[str, Any]:
     return {"code": p.code, "name": p.name, "aliases": p.aliases, "description": p.description, "signed": p.signed,
             "signed_occasion": p.signed_occasion, "period_start": p.period_start, "period_end": p.period_end,
             "parties": [x.country for x in p.parties], "industries": [i.name for i in p.industries],
-            "version": p.version}
+            "industry_dac_codes": {i.name: i.dac_codes for i in p.industries}, "version": p.version}
+
+
+def _programme_state(p: Programme) -> dict[str, Any]:
+    """The programme's row with its parties and industries, as its audit events record it."""
+    return audit.snapshot(p, parties=[x.country for x in p.parties],
+                          industries=[{"name": i.name, "dac_codes": i.dac_codes} for i in p.industries])
 
 
 def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> Programme:
+    """Apply ``changes`` to the programme at ``expected_version``. ``parties`` and ``industries``
+    are whole new lists (an industry: ``{"name", "dac_codes", "renamed_from"}``), checked as at
+    registration; a party or an industry that other records rely on is kept (the refusal says
+    which records). The version moves once, whatever changed."""
     programme = get_programme(ctx, code)
     check_version("programme", code, programme.version, expected_version,
                   lambda: audit.jsonable(programme_view(programme)))
@@ -81,10 +101,18 @@ def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_
     values: dict[str, Any] = {}
     if "name" in changes:
         values["name"] = checks.run(validate.text, changes["name"], "name")
+    periods: dict[str, Period | None] = {}
     for key in ("signed", "period_start", "period_end"):
         if key in changes:
             found = checks.run(validate.period, changes[key], key) if changes[key] else None
-            values[key] = found.code if found else None
+            values[key], periods[key] = (found.code if found else None), found
+    if "period_start" in changes or "period_end" in changes:
+        # The pair the edit leaves, checked as at registration: a side not given keeps its value
+        # (a side given but invalid has its own finding, and no order to check).
+        start, end = (periods[k] if k in changes else _stored_period(getattr(programme, k), k)
+                      for k in ("period_start", "period_end"))
+        if start and end:
+            checks.run(validate.date_order, start.start, end.end, "period start", "period end")
     if "aliases" in changes:
         aliases = changes["aliases"]
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -94,9 +122,189 @@ def update_programme(ctx: Context, code: str, changes: dict[str, Any], expected_
     for key in ("description", "signed_occasion"):
         if key in changes:
             values[key] = changes[key] or None
+    parties = _checked_parties(ctx, programme, changes["parties"], checks) if "parties" in changes else None
+    industries = (_checked_industries(ctx, programme, changes["industries"], checks)
+                  if "industries" in changes else None)
     checks.done()
-    _apply(ctx, programme, values, "programme", programme.code)
+    before = _programme_state(programme)
+    # Parties and industries first: their rows may need a flush of their own (see _replace_industries),
+    # which must not write the programme's row (its version would move twice).
+    moved = parties is not None and _replace_parties(programme, parties)
+    moved = (industries is not None and _replace_industries(ctx, programme, industries)) or moved
+    for name, value in values.items():
+        setattr(programme, name, value)
+    if moved:  # rows of their own: the programme's version moves with them, as with its columns
+        programme.updated_at = ctx.now
+        flag_modified(programme, "updated_at")
+    ctx.session.flush()
+    after = _programme_state(programme)
+    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        audit.record(ctx, "update", "programme", programme.code, before, after)
     return programme
+
+
+def _stored_period(code: str | None, field: str) -> Period | None:
+    """A period the programme holds; None when it holds none, or one no longer readable (the
+    order is then left unchecked rather than refusing an edit of the other side)."""
+    if not code:
+        return None
+    try:
+        return Period.parse(code, field)
+    except InvalidInput:
+        return None
+
+
+def _some(items: list[str]) -> str:
+    """``items`` for a message: the first few, then how many more."""
+    shown = ", ".join(items[:SHOWN])
+    return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def _checked_parties(ctx: Context, programme: Programme, given: Any, checks: Checks) -> list[str] | None:
+    """The new parties' ISO codes; None with findings when they cannot be the programme's parties."""
+    if not isinstance(given, list) or not all(isinstance(p, str) for p in given):
+        checks.fail("bad_parties", 'parties must be a list of countries (ISO codes or names), e.g. ["KAZ", "KOR"]',
+                    "parties")
+        return None
+    found = len(checks.findings)
+    parties = check_parties(checks, given, 'e.g. ["KAZ", "KOR"]')
+    if len(checks.findings) > found:
+        return None
+    for country in [x.country for x in programme.parties if x.country not in parties]:
+        tied = _party_ties(ctx, programme, country)
+        if tied:
+            checks.fail("party_in_use", f"party {country} cannot be removed: {tied}", "parties", country)
+    return parties
+
+
+def _party_ties(ctx: Context, programme: Programme, country: str) -> str | None:
+    """What of the programme names ``country`` as a side (its targets, the commodities of its
+    trade), and how to free it; None when nothing does."""
+    names = or_(Target.reporter == country, Target.partner == country)
+    targets = [str(t) for t in ctx.session.scalars(
+        select(Target.id).where(Target.programme_id == programme.id, names).order_by(Target.id))]
+    commodities = ctx.session.scalar(select(func.count(ProgrammeCommodity.id)).where(
+        ProgrammeCommodity.programme_id == programme.id,
+        or_(ProgrammeCommodity.reporter == country, ProgrammeCommodity.partner == country))) or 0
+    if not targets and not commodities:
+        return None
+    what = []
+    if targets:
+        what.append(("target " if len(targets) == 1 else "targets ") + _some(targets))
+    if commodities:
+        what.append(f"{commodities} {'commodity' if commodities == 1 else 'commodities'} of its trade")
+    fix = f"keep {country} among the parties"
+    if targets:
+        fix += ", or first give those targets another reporter and partner"
+    return f"programme '{programme.code}' names it as reporter or partner in {' and '.join(what)}; {fix}"
+
+
+_Planned = list[tuple[Industry | None, str, list[str]]]  # (the row kept, or None for a new one; name; DAC codes)
+
+
+def _checked_industries(ctx: Context, programme: Programme, given: Any, checks: Checks) -> _Planned | None:
+    """Each new industry with the row it keeps (by its name, or its ``renamed_from``); None with
+    findings when the list cannot be the programme's industries."""
+    shape = ('industries must be a list of {"name": ..., "dac_codes": [...]} (add "renamed_from": the current '
+             'name, to rename one); send [] for none')
+    if not isinstance(given, list):
+        checks.fail("bad_industries", shape, "industries")
+        return None
+    found = len(checks.findings)
+    specs: list[IndustrySpec] = []
+    renames: list[Any] = []
+    for i, item in enumerate(given):
+        if (not isinstance(item, dict) or set(item) - INDUSTRY_KEYS
+                or not isinstance(item.get("dac_codes") or [], list)):
+            checks.fail("bad_industries", f"industries[{i}]: {shape}", f"industries[{i}]")
+            continue
+        specs.append(IndustrySpec(item.get("name") or "", [str(c) for c in item.get("dac_codes") or []]))
+        was = item.get("renamed_from")
+        renames.append(was.strip() if isinstance(was, str) else was)
+    if len(checks.findings) > found:
+        return None
+    checked = check_industries(checks, specs)
+    if len(checks.findings) > found:
+        return None
+    current = {i.name: i for i in programme.industries}
+    listed = "; ".join(current) or "none defined"
+    claimed: dict[str, int] = {}
+    plan: _Planned = []
+    for i, ((name, codes), was) in enumerate(zip(checked, renames, strict=True)):
+        key = name
+        if was is not None:
+            if not isinstance(was, str) or was not in current:
+                checks.fail("unknown_industry", f"renamed_from '{was}' is not one of programme '{programme.code}' "
+                            f"industries ({listed}); give the current name of the industry to rename",
+                            f"industries[{i}].renamed_from", was)
+                continue
+            key = was
+        if key in claimed:
+            checks.fail("industry_twice", f"industries[{claimed[key]}] and industries[{i}] both stand for the "
+                        f"industry '{key}'; keep it once (renamed_from renames it; another name beside it adds "
+                        "a new industry)", f"industries[{i}]", key)
+            continue
+        if key in current:
+            claimed[key] = i
+        plan.append((current.get(key), name, codes))
+    for name, row in current.items():
+        if name in claimed:
+            continue
+        projects = list(ctx.session.scalars(select(Project.code).where(Project.industry_id == row.id)
+                                            .order_by(Project.code)))
+        if projects:
+            checks.fail("industry_in_use", f"industry '{name}' cannot be removed: {len(projects)} "
+                        f"{'project is' if len(projects) == 1 else 'projects are'} filed under it "
+                        f"({_some(projects)}); file them under another industry first, or keep it (to rename "
+                        "it, give its current name as renamed_from)", "industries", name)
+    return plan if len(checks.findings) == found else None
+
+
+def _replace_parties(programme: Programme, parties: list[str]) -> bool:
+    """Make ``parties`` the programme's, in order (a party kept keeps its row); whether any changed."""
+    if [x.country for x in programme.parties] == parties:
+        return False
+    rows = {x.country: x for x in programme.parties}
+    kept = []
+    for position, country in enumerate(parties):
+        row = rows.get(country) or ProgrammeParty(country=country)
+        row.position = position
+        kept.append(row)
+    programme.parties = kept
+    return True
+
+
+def _replace_industries(ctx: Context, programme: Programme, plan: _Planned) -> bool:
+    """Make ``plan`` the programme's industries, in order: a kept row keeps its id (and the
+    projects filed under it), a renamed one takes its new name; whether any changed."""
+    if [(i.name, i.dac_codes) for i in programme.industries] == [(name, codes) for _, name, codes in plan]:
+        return False
+    kept = {id(row) for row, _, _ in plan if row is not None}
+    if any(id(row) not in kept for row in programme.industries):
+        # The database checks each name's uniqueness row by row: the industries that go, go
+        # first, so that one kept may take a name of theirs.
+        programme.industries = [row for row in programme.industries if id(row) in kept]
+        ctx.session.flush()
+    names = {row.name for row in programme.industries}
+    renamed = [(row, name) for row, name, _ in plan if row is not None and row.name != name]
+    if any(name in names for _, name in renamed):  # two swap their names: each through a free one
+        for row, _ in renamed:
+            row.name = f"(renaming {row.id})"
+        ctx.session.flush()
+    rows = []
+    for position, (found, name, codes) in enumerate(plan):
+        if found is None:
+            industry = Industry(name=name, sectors=[IndustrySector(dac_code=c) for c in codes])
+        else:
+            industry = found
+            industry.name = name
+            if industry.dac_codes != codes:
+                sectors = {s.dac_code: s for s in industry.sectors}
+                industry.sectors = [sectors.get(c) or IndustrySector(dac_code=c) for c in codes]
+        industry.position = position
+        rows.append(industry)
+    programme.industries = rows
+    return True
 
 
 def project_spec(ctx: Context, project: Project) -> ProjectSpec:

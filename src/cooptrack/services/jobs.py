@@ -19,13 +19,15 @@ from sqlalchemy import select, update
 
 from cooptrack.errors import CooptrackError, NotFound, WrongType
 from cooptrack.findings import Report
+from cooptrack.formats import datapackage as dp
 from cooptrack.services.audit import jsonable
 from cooptrack.services.context import Context
 from cooptrack.store import Store
 from cooptrack.store.models import ImportJob
 from cooptrack.store.types import utcnow
 
-KINDS = ("iati", "trade", "projects")
+DATAPACKAGE = "datapackage"  # a full backup, restored into an empty database (admins only)
+KINDS = ("iati", "trade", "projects", DATAPACKAGE)
 SUFFIXES = {"iati": (".xml",), "trade": (".csv", ".json", ".txt"), "projects": (".csv", ".xlsx")}
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 Advance = Callable[[int], Any]
@@ -40,7 +42,13 @@ def safe_filename(name: str | None) -> str:
 
 
 def sniff(kind: str, filename: str, head: bytes) -> None:
-    """Refuse a file whose content does not match its kind and name (WrongType, HTTP 415)."""
+    """Refuse a file whose content does not match its kind and name (WrongType, HTTP 415). A data
+    package is a ZIP whatever its name: told by its first bytes."""
+    if kind == DATAPACKAGE:
+        if not dp.is_zip(head):
+            raise WrongType(f"'{filename}' is not a ZIP file; a data package is uploaded as the .zip that "
+                            "GET /api/v1/backup or `cooptrack export datapackage FILE.zip` writes")
+        return
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES[kind]:
         raise WrongType(f"a {kind} import takes {', '.join(SUFFIXES[kind])} files; '{filename}' is not one")
@@ -109,11 +117,14 @@ def run_job(store: Store, job_id: int, job: JobInput, actor: str, request_id: st
         yield advance
 
     try:
-        with store.write() as session:
-            ctx = Context(session, actor=actor, request_id=request_id)
-            report, summary = _import(ctx, job, progress)
-            if not report.valid or job.dry_run:
-                session.rollback()
+        if job.kind == DATAPACKAGE:  # the restore is its own transaction, on an empty database
+            report, summary = _restore(store, job, progress)
+        else:
+            with store.write() as session:
+                ctx = Context(session, actor=actor, request_id=request_id)
+                report, summary = _import(ctx, job, progress)
+                if not report.valid or job.dry_run:
+                    session.rollback()
         state = "done" if report.valid else "refused"
         _set(store, job_id, state=state, progress=done[0], total=total[0], summary=jsonable(summary),
              report=jsonable(report.as_dict()), finished_at=utcnow())
@@ -125,6 +136,14 @@ def run_job(store: Store, job_id: int, job: JobInput, actor: str, request_id: st
     except Exception as exc:  # recorded for the user; the traceback goes to the log
         _set(store, job_id, state="failed", error=f"{type(exc).__name__}: {str(exc)[:500]}", finished_at=utcnow())
         raise
+
+
+def _restore(store: Store, job: JobInput, progress: Callable[[int], Any]) -> tuple[Report, dict[str, int]]:
+    from cooptrack.services.backup import restore_datapackage, zip_limits
+
+    report, counts = restore_datapackage(store, job.path, dry_run=job.dry_run, limits=zip_limits(),
+                                         label=f"'{job.path.name}'", progress=progress)
+    return report, {"rows restored": sum(counts.values()), "tables": len(counts)}
 
 
 def _import(ctx: Context, job: JobInput, progress: Callable[[int | None], Any]) -> tuple[Report, dict[str, int]]:

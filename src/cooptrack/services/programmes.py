@@ -39,31 +39,14 @@ def register_programme(ctx: Context, spec: ProgrammeSpec) -> Programme:
     checks = Checks()
     code = checks.run(validate.slug, spec.code, "programme id")
     name = checks.run(validate.text, spec.name, "name")
-    parties: list[str] = []
-    for i, party in enumerate(spec.parties):
-        country = checks.run(resolve_country, party, f"parties[{i}]")
-        if country and country in parties:
-            checks.fail("duplicate_party", f"party '{party}' is listed twice", f"parties[{i}]", party)
-        elif country:
-            parties.append(country)
-    if len(spec.parties) < 2:
-        checks.fail("too_few_parties", "a programme needs at least two parties, e.g. --party KAZ --party KOR",
-                    "parties")
+    parties = check_parties(checks, spec.parties)
     if spec.signed:
         checks.run(validate.period, spec.signed, "signed")
     start = checks.run(validate.period, spec.period_start, "period start") if spec.period_start else None
     end = checks.run(validate.period, spec.period_end, "period end") if spec.period_end else None
     if start and end:
         checks.run(validate.date_order, start.start, end.end, "period start", "period end")
-    industries: list[tuple[str, list[str]]] = []
-    for i, ind in enumerate(spec.industries):
-        ind_name = checks.run(validate.text, ind.name, f"industries[{i}].name", max_len=200)
-        dac = [c for c in (checks.run(validate.dac_code, d, f"industries[{i}].dac_codes") for d in ind.dac_codes) if c]
-        if ind_name:
-            if any(ind_name == n for n, _ in industries):
-                checks.fail("duplicate_industry", f"industry '{ind_name}' is listed twice",
-                            f"industries[{i}].name", ind_name)
-            industries.append((ind_name, sorted(set(dac))))
+    industries = check_industries(checks, spec.industries)
     source = checks.run(get_source, ctx, spec.source) if spec.source else None
     checks.done()
 
@@ -94,6 +77,36 @@ def register_programme(ctx: Context, spec: ProgrammeSpec) -> Programme:
         audit.snapshot(programme, parties=parties, industries=[{"name": n, "dac_codes": d} for n, d in industries]),
     )
     return programme
+
+
+def check_parties(checks: Checks, given: list[str], example: str = "e.g. --party KAZ --party KOR") -> list[str]:
+    """The parties' ISO codes, in the order given: each a known country, none twice, at least two
+    (else findings in ``checks``; ``example`` shows how to name two in the caller's words)."""
+    parties: list[str] = []
+    for i, party in enumerate(given):
+        country = checks.run(resolve_country, party, f"parties[{i}]")
+        if country and country in parties:
+            checks.fail("duplicate_party", f"party '{party}' is listed twice", f"parties[{i}]", party)
+        elif country:
+            parties.append(country)
+    if len(given) < 2:
+        checks.fail("too_few_parties", f"a programme needs at least two parties, {example}", "parties")
+    return parties
+
+
+def check_industries(checks: Checks, given: list[IndustrySpec]) -> list[tuple[str, list[str]]]:
+    """Each industry's name and its DAC codes (sorted, once each): a name of at most 200
+    characters, none twice, every code a DAC 5-digit sector (else findings in ``checks``)."""
+    industries: list[tuple[str, list[str]]] = []
+    for i, ind in enumerate(given):
+        ind_name = checks.run(validate.text, ind.name, f"industries[{i}].name", max_len=200)
+        dac = [c for c in (checks.run(validate.dac_code, d, f"industries[{i}].dac_codes") for d in ind.dac_codes) if c]
+        if ind_name:
+            if any(ind_name == n for n, _ in industries):
+                checks.fail("duplicate_industry", f"industry '{ind_name}' is listed twice",
+                            f"industries[{i}].name", ind_name)
+            industries.append((ind_name, sorted(set(dac))))
+    return industries
 
 
 def get_programme(ctx: Context, code: str) -> Programme:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import PurePath
+from typing import Any
 
 from sqlalchemy import select
 
@@ -39,8 +40,18 @@ class SourceSpec:
 RESERVED_CODES = ("new",)
 
 
-def _checked(spec: SourceSpec) -> tuple[str, Period | None]:
-    """The title and the publication period, once every field is valid; else every finding."""
+@dataclass
+class _Checked:
+    """A source's fields as they are stored: the title, the publication period, and the publisher,
+    address and credit trimmed (None when blank)."""
+
+    title: str
+    period: Period | None
+    texts: dict[str, str | None]
+
+
+def _checked(spec: SourceSpec) -> _Checked:
+    """The fields as stored, once every field is valid; else every finding."""
     checks = Checks()
     title = checks.run(validate.text, spec.title, "title")
     if spec.code is not None:
@@ -51,8 +62,8 @@ def _checked(spec: SourceSpec) -> tuple[str, Period | None]:
         if spec.code in RESERVED_CODES:
             checks.fail("reserved_id", f"source id '{spec.code}' is reserved (the address of the new-source form); "
                         "choose another", "source id", spec.code)
-    for name, limit in (("publisher", 200), ("url", 2000), ("credit", 200)):
-        checks.run(validate.text, getattr(spec, name), name, False, limit)
+    texts = {name: checks.run(validate.text, getattr(spec, name), name, False, limit)
+             for name, limit in (("publisher", 200), ("url", 2000), ("credit", 200))}
     period = checks.run(validate.period, spec.published, "published") if spec.published else None
     if spec.language is not None and not _known_language(spec.language):
         checks.fail("unknown_language", f"language '{spec.language}' is not an ISO 639-1 code such as en or ru",
@@ -61,7 +72,7 @@ def _checked(spec: SourceSpec) -> tuple[str, Period | None]:
         checks.fail("unknown_kind", f"kind '{spec.kind}' is not one of {', '.join(KINDS)}", "kind", spec.kind)
     checks.done()
     assert title is not None
-    return title, period
+    return _Checked(title, period, texts)
 
 
 def _digest(text: str | None) -> str | None:
@@ -70,7 +81,8 @@ def _digest(text: str | None) -> str | None:
 
 def add_source(ctx: Context, spec: SourceSpec) -> Source:
     """Store a source; the same text (by SHA-256) or the same id gives the existing one."""
-    title, period = _checked(spec)
+    checked = _checked(spec)
+    period = checked.period
     digest = _digest(spec.text)
     existing = None
     if digest:
@@ -82,14 +94,14 @@ def add_source(ctx: Context, spec: SourceSpec) -> Source:
 
     source = Source(
         code=spec.code,
-        title=title,
-        publisher=spec.publisher,
-        url=spec.url,
+        title=checked.title,
+        publisher=checked.texts["publisher"],  # trimmed: the length checked is the length stored
+        url=checked.texts["url"],
         published=period.code if period else None,
         known_from=period.end if period else None,
         language=spec.language,
         kind=spec.kind,
-        credit=spec.credit,
+        credit=checked.texts["credit"],
         text=spec.text,
         sha256=digest,
         note=spec.note,
@@ -169,3 +181,68 @@ def get_source(ctx: Context, code: str) -> Source:
 
 def list_sources(ctx: Context) -> list[Source]:
     return list(ctx.session.scalars(select(Source).order_by(Source.id)))
+
+
+# What a person corrects about a source: its description. Never its id (other records and
+# addresses name it), nor the document it holds (its text, the text's SHA-256, its file).
+SOURCE_FIELDS = ("title", "publisher", "url", "published", "language", "kind", "credit", "note")
+
+
+def source_record(source: Source) -> dict[str, Any]:
+    """A source's own fields without its text: what a stale edit is answered with."""
+    return {"id": source.code or str(source.id), "number": source.id, "title": source.title,
+            "publisher": source.publisher, "url": source.url, "published": source.published,
+            "language": source.language, "kind": source.kind, "credit": source.credit, "note": source.note,
+            "filename": source.filename, "media_type": source.media_type, "sha256": source.sha256,
+            "version": source.version}
+
+
+def _audited(source: Source) -> dict[str, Any]:
+    """The row as an edit's audit event records it: the text, which no edit changes, is left out
+    (its SHA-256 names it), so that a corrected title does not copy a whole document twice."""
+    data = audit.snapshot(source)
+    data.pop("text", None)
+    return data
+
+
+def update_source(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> Source:
+    """Correct a source's description (SOURCE_FIELDS) at ``expected_version``, with the checks of
+    ``add_source``; a blank value clears a field (the title excepted). The publication date moves
+    the date its figures are known from."""
+    from cooptrack.services.editing import check_version  # editing builds on this module
+
+    source = get_source(ctx, code)
+    check_version("source", code, source.version, expected_version, lambda: audit.jsonable(source_record(source)))
+    extra = sorted(set(changes) - set(SOURCE_FIELDS))
+    if extra:
+        raise InvalidInput.from_findings([
+            Finding("unknown_field", f"a source has no editable field '{k}'; editable: {', '.join(SOURCE_FIELDS)}",
+                    field=k) for k in extra])
+    given: dict[str, Any] = {k: None if k != "title" and isinstance(v, str) and not v.strip() else v
+                             for k, v in changes.items()}
+    # The checks of a new source, on the fields given (the title: the new one or the current one).
+    checked = _checked(SourceSpec(
+        title=given.get("title", source.title), publisher=given.get("publisher"), url=given.get("url"),
+        published=given.get("published"), language=given.get("language"), kind=given.get("kind"),
+        credit=given.get("credit")))
+    values: dict[str, Any] = {}
+    for key, value in given.items():
+        if key == "title":
+            values["title"] = checked.title
+        elif key == "published":
+            period = checked.period
+            values["published"], values["known_from"] = (period.code, period.end) if period else (None, None)
+        elif key in checked.texts:
+            values[key] = checked.texts[key]
+        elif key == "note":
+            values[key] = str(value).strip() if value is not None else None
+        else:
+            values[key] = value
+    before = _audited(source)
+    for key, value in values.items():
+        setattr(source, key, value)
+    ctx.session.flush()
+    after = _audited(source)
+    if {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        audit.record(ctx, "update", "source", source.id, before, after)
+    return source

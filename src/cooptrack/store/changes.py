@@ -43,8 +43,9 @@ ALL_ASPECTS = "**"  # a statement of unknown effect: every aspect
 KEY = "cooptrack_changes"
 
 # Tables whose changes no cached answer depends on (authorization and bookkeeping are checked
-# on every request, never cached).
-UNTRACKED = frozenset({"audit_events", "web_sessions", "import_jobs", TABLE, "response_cache", "alembic_version"})
+# on every request, never cached; a failed sign-in must not throw the dashboards away).
+UNTRACKED = frozenset({"audit_events", "web_sessions", "sign_in_failures", "import_jobs", TABLE, "response_cache",
+                       "alembic_version"})
 ACCESS = "access"
 ACCESS_TABLES = frozenset({"users", "api_tokens"})
 ACCESS_QUIET = frozenset({"last_used_at"})  # a token's use, stamped now and then

@@ -586,3 +586,17 @@ class ResponseCacheEntry(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     etag: Mapped[str | None] = mapped_column(String(100))
     stored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInFailures(Base):
+    """Failed sign-ins of one key (``user:<name>`` or ``ip:<address>``) in its current window,
+    counted for every worker process of the server and kept across restarts (see LoginThrottle
+    in web/sessions.py). ``held_until``: once the key reaches the limit, no sign-in for it before
+    then (never past ``window_ends``). A row whose window has ended is deleted by the next
+    failure."""
+
+    __tablename__ = "sign_in_failures"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_ends: Mapped[datetime] = mapped_column(index=True)
+    held_until: Mapped[datetime | None] = mapped_column()

@@ -178,7 +178,9 @@ def sources(ctx: Context = Depends(read_context)) -> Any:
 
 @router.get("/sources/{code}", response_class=JSON, summary="A source: text cut into claim spans, and its claims")
 def source(code: str, ctx: Context = Depends(read_context)) -> Any:
-    return JSON(source_detail(ctx, code))
+    """The ETag header carries the source's version: send it back in If-Match to edit it."""
+    detail = source_detail(ctx, code)
+    return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
 
 
 @router.get("/claims", response_class=JSON, summary="Claims (the review queue by default)")

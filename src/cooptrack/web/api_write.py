@@ -43,7 +43,7 @@ from cooptrack.services.projects import (
     register_project,
 )
 from cooptrack.services.rates import RateSpec, add_rate
-from cooptrack.services.sources import SourceSpec, add_document, document_spec
+from cooptrack.services.sources import SourceSpec, add_document, document_spec, update_source
 from cooptrack.services.targets import TargetSpec, define_target, get_target, target_view, update_target
 from cooptrack.store import Store
 from cooptrack.web.api import ERRORS, JSON
@@ -136,6 +136,11 @@ class ProgrammeIn(Strict):
     source: str | None = Field(None, description="Source id.")
 
 
+class IndustryChange(IndustryIn):
+    renamed_from: str | None = Field(None, description="The industry's current name, to rename it (its projects "
+                                                       "stay filed under it).")
+
+
 class ProgrammeChanges(Strict):
     name: str | None = None
     description: str | None = None
@@ -144,6 +149,11 @@ class ProgrammeChanges(Strict):
     signed_occasion: str | None = None
     period_start: str | None = None
     period_end: str | None = None
+    parties: list[str] | None = Field(None, description="The whole new list of parties (ISO codes or names), at "
+                                                        "least two, in order.")
+    industries: list[IndustryChange] | None = Field(
+        None, description="The whole new list of industries, in order: an industry is kept by its name (or its "
+                          "renamed_from), one not listed is removed, a new name is added.")
 
 
 @router.post("/programmes", status_code=201, response_class=JSON, summary="Register a programme")
@@ -159,6 +169,10 @@ def create_programme(body: ProgrammeIn, ctx: Context = Depends(edit)) -> Any:
 @router.patch("/programmes/{code}", response_class=JSON, summary="Edit a programme (If-Match required)")
 def patch_programme(code: str, body: ProgrammeChanges, if_match: str | None = IF_MATCH,
                     ctx: Context = Depends(edit)) -> Any:
+    """The fields given change, the others stay. `parties` and `industries` are checked as on
+    registration; a party that the programme's targets or commodities name, or an industry that
+    projects are filed under, cannot be removed (422, the finding names them). The change is in
+    the audit log, before and after, parties and industries included."""
     programme = update_programme(ctx, code, body.model_dump(exclude_unset=True), expected_version(if_match))
     ctx.session.flush()
     return current(audit.jsonable(programme_view(programme)), programme.version)
@@ -487,6 +501,29 @@ async def upload_source(
     message = f"this text is stored already as source '{detail['id']}'; nothing was written"
     return JSON(detail | {"created": False, "message": message},
                 headers={"ETag": etag(version), "Location": location})
+
+
+class SourceChanges(Strict):
+    title: str | None = None
+    publisher: str | None = None
+    url: str | None = Field(None, description="Address of the original.")
+    published: str | None = Field(None, description="Publication date: YYYY-MM-DD (or YYYY-MM, YYYY).")
+    language: str | None = Field(None, description="ISO 639-1 code: en, ru, ...")
+    kind: str | None = Field(None, description="official, media, dataset or company.")
+    credit: str | None = None
+    note: str | None = None
+
+
+@router.patch("/sources/{code}", response_class=JSON, summary="Correct a source's description (If-Match required)")
+def patch_source(code: str, body: SourceChanges, if_match: str | None = IF_MATCH, ctx: Context = Depends(edit)) -> Any:
+    """The fields given change (null or an empty text clears one, the title excepted), checked as
+    on upload; the document itself (its text and SHA-256) and the source's id never change. A new
+    publication date moves the date the source's figures are known from. Answers the source as
+    `GET /api/v1/sources/{code}` shows it, with its new ETag; a stale If-Match answers 412 with
+    the source's fields as they are now (`error.current`, without the text)."""
+    source = update_source(ctx, code, body.model_dump(exclude_unset=True), expected_version(if_match))
+    ctx.session.flush()
+    return current(source_detail(ctx, source.code or str(source.id)), source.version)
 
 
 # -- claims ---------------------------------------------------------------------------------------

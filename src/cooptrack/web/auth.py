@@ -55,15 +55,16 @@ class TokenRow:
     name: str
     role: str
     active: bool
+    token_hash: str
 
 
 class VerifiedTokens:
-    """SHA-256 of a verified token -> its id, at most ``size`` of them (least recently used out);
-    and each token's row as read while the access aspect had a given token."""
+    """SHA-256 of a verified token -> its id and stored hash, at most ``size`` of them (least
+    recently used out); and each token's row as read while the access aspect had a given token."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._items: OrderedDict[str, int] = OrderedDict()
+        self._items: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._rows: dict[int, tuple[int, TokenRow]] = {}
 
@@ -78,16 +79,16 @@ class VerifiedTokens:
                 self._rows.clear()
             self._rows[token_id] = (access, row)
 
-    def get(self, key: str) -> int | None:
+    def get(self, key: str) -> tuple[int, str] | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: str, token_id: int) -> None:
+    def put(self, key: str, token_id: int, token_hash: str) -> None:
         with self._lock:
-            self._items[key] = token_id
+            self._items[key] = (token_id, token_hash)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -106,7 +107,7 @@ def bearer(request: Request) -> str | None:
 
 # One query for the token and its user (the per-request check: revoked, expired, disabled), built once.
 TOKEN_CHECK = (select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User.name, User.role,
-                      User.active)
+                      User.active, ApiToken.token_hash)
                .join(User, User.id == ApiToken.user_id).where(ApiToken.id == bindparam("token_id")))
 
 
@@ -115,14 +116,15 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
     """The token's principal. ``access``: the access aspect's current token, read in this
     request's transaction (None when it cannot be read): the row kept for it is used."""
     key = hashlib.sha256(token.encode("utf-8")).hexdigest()
-    token_id = cache.get(key)
-    if token_id is None:
+    known = cache.get(key)
+    if known is None:
         found = find_token(ctx, token)  # scrypt: slow on purpose, once per process
         if found is None:
             raise NotAuthenticated("the token is not valid; check it, or create a new one with "
                                    "`cooptrack token create USER`")
-        cache.put(key, found.id)
-        token_id = found.id
+        cache.put(key, found.id, found.token_hash)
+        known = (found.id, found.token_hash)
+    token_id, verified_hash = known
     version = access() if access is not None else None
     row = cache.row(token_id, version) if version is not None else None
     if row is None:
@@ -133,7 +135,9 @@ def principal_from_token(ctx: Context, token: str, cache: VerifiedTokens, engine
         if version is not None:
             cache.keep(token_id, version, row)
     now = utcnow()
-    if not usable(row.revoked_at, row.expires_at, row.active, now):
+    # The id now names another token when a restore brought back a backup's tokens under the
+    # same ids: only the token verified against this hash is this one.
+    if row.token_hash != verified_hash or not usable(row.revoked_at, row.expires_at, row.active, now):
         raise NotAuthenticated("the token has been revoked or has expired, or its user is disabled")
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
         _touch(engine, token_id, now)

@@ -38,15 +38,16 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), csrf
         return _form(request, next, 403, "expired")
     address = request.client.host if request.client else "?"
     throttle = request.app.state.throttle
-    throttle.check(address, name)
     store = store_of(request)
+    # One transaction: the throttle's counts are read, and a failure counted, with the attempt.
     with store.write() as session:
+        throttle.check(session, address, name)
         ctx = Context(session, actor=name or "anonymous", request_id=getattr(request.state, "request_id", None))
         user = sign_in(ctx, name.strip(), password)
         if user is None:
-            throttle.failed(address, name)
+            throttle.failed(session, address, name)
             return _form(request, next, 401, "wrong", name=name)
-        throttle.succeeded(address, name)
+        throttle.succeeded(session, name)
         response = RedirectResponse(safe_next(next), status_code=303)
         request.app.state.sessions.start(ctx, user, request, response)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

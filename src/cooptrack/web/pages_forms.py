@@ -6,7 +6,8 @@ each finding beside its field and nothing written; an edit based on an outdated 
 with what changed meanwhile, and is saved only when sent again.
 
     /programmes/new                  register a programme                 (editor)
-    /programmes/{code}/edit          edit a programme's fields            (editor)
+    /programmes/{code}/edit          edit a programme, its parties and    (editor)
+                                     industries (renamed in place)
     /programmes/{code}/targets/new   define a target of the programme     (editor)
     /targets/{id}/edit               edit a target                        (editor)
     /observations                    observations, filtered and paged     (read)
@@ -52,6 +53,11 @@ router = APIRouter(include_in_schema=False)
 INDICATORS = tuple(d.code for d in CATALOGUE)
 FLAG_CHOICES = tuple(sorted(FLAGS))
 PARTY_INPUTS = 4  # blank ones are left out; a programme needs at least two parties
+# The edit form's industries: a row each (its name, its DAC codes, and, hidden, the name it had
+# when the form was shown: a name edited in place renames the industry), blank rows to add to.
+BLANK_INDUSTRIES = 2
+MAX_INDUSTRY_ROWS = 500
+INDUSTRY_FINDING = re.compile(r"industries\[(\d+)\](?:\.(name|dac_codes))?")
 
 NEW_PROGRAMME = ("code", "name", "aliases", "description", "signed", "signed_occasion", "period_start",
                  "period_end", "industries", "source")
@@ -173,6 +179,74 @@ def _programme_values(view: dict[str, Any]) -> dict[str, str]:
     return {f: "\n".join(view.get(f) or []) if f == "aliases" else str(view.get(f) or "") for f in PROGRAMME_EDITS}
 
 
+def _codes(text: str) -> list[str]:
+    return [c for c in re.split(r"[\s,;]+", text) if c]
+
+
+def _party_inputs(parties: list[str]) -> list[str]:
+    """The parties and blank inputs to add a few: at least PARTY_INPUTS in all."""
+    return parties + [""] * max(2, PARTY_INPUTS - len(parties))
+
+
+def _industry_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The programme's industries as form rows, each with the name it has now (``was``)."""
+    return [{"name": name, "dac_codes": ", ".join(codes), "was": name, "remove": False}
+            for name, codes in _industry_pairs(view)]
+
+
+def _industry_blanks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    blank = sum(1 for r in rows if not r["was"] and not r["name"] and not r["dac_codes"])
+    return rows + [{"name": "", "dac_codes": "", "was": "", "remove": False}
+                   for _ in range(max(0, BLANK_INDUSTRIES - blank))]
+
+
+def _given_industries(form: FormData) -> list[dict[str, Any]] | None:
+    """The industry rows as sent; None when the form has none (the industries then stay as they are)."""
+    if "industry_rows" not in form:
+        return None
+    count = min(max(int_param(str(form.get("industry_rows", "")), "industry_rows", 0), 0), MAX_INDUSTRY_ROWS)
+    return [{f: str(form.get(f"industry-{i}-{f}", "")).strip() for f in ("name", "dac_codes", "was")}
+            | {"remove": bool(form.get(f"industry-{i}-remove"))} for i in range(count)]
+
+
+def _kept_industries(rows: list[dict[str, Any]]) -> list[int]:
+    """The rows that name an industry: neither emptied nor marked for removal."""
+    return [i for i, r in enumerate(rows) if not r["remove"] and (r["name"] or r["dac_codes"])]
+
+
+def _industry_pairs(view: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The programme's industries as (name, DAC codes), in order."""
+    codes = view.get("industry_dac_codes") or {}
+    return [(name, list(codes.get(name) or [])) for name in view["industries"]]
+
+
+def _industries_text(pairs: list[tuple[str, list[str]]]) -> str:
+    return "; ".join(f"{name} ({', '.join(codes)})" if codes else name for name, codes in pairs)
+
+
+def _place_industries(findings: list[Finding], rows: list[dict[str, Any]], kept: list[int]
+                      ) -> tuple[dict[str, list[str]], list[Finding]]:
+    """The findings about one industry under its form row (``industry-ROW``, or ``-name`` and
+    ``-dac_codes`` for those inputs; an industry that cannot be removed under the row that held
+    it); the other findings, for `place`."""
+    placed: dict[str, list[str]] = {}
+    rest: list[Finding] = []
+    for f in findings:
+        field = (f.field or "").strip()
+        found = INDUSTRY_FINDING.match(field)
+        name = None
+        if found and int(found[1]) < len(kept):
+            name = f"industry-{kept[int(found[1])]}" + (f"-{found[2]}" if found[2] else "")
+        elif field == "industries" and f.code == "industry_in_use":
+            held = [i for i, r in enumerate(rows) if r["was"] and r["was"] == f.value]
+            name = f"industry-{held[0]}" if held else None
+        if name:
+            placed.setdefault(name, []).append(f.message)
+        else:
+            rest.append(f)
+    return placed, rest
+
+
 def _current_programme(request: Request, code: str) -> dict[str, Any]:
     with store_of(request).read() as session:
         return audit.jsonable(programme_view(get_programme(Context(session, actor="web"), code)))
@@ -182,31 +256,57 @@ def _current_programme(request: Request, code: str) -> dict[str, Any]:
 def programme_edit(request: Request, code: str) -> Response:
     signed_in(request, "edit")
     view = _current_programme(request, code)
-    return _programme_form(request, creating=False, p=view, values=_programme_values(view), version=view["version"])
+    values: dict[str, Any] = _programme_values(view) | {"parties": _party_inputs(view["parties"])}
+    return _programme_form(request, creating=False, p=view, values=values, version=view["version"],
+                           industries=_industry_blanks(_industry_rows(view)))
 
 
 @router.post("/programmes/{code}/edit")
 async def programme_save(request: Request, code: str) -> Response:
+    """The fields, parties and industries that differ from the programme as saved go to
+    `update_programme`, as one edit: the same call as `PATCH /api/v1/programmes/{code}`."""
     actor = signed_in(request, "edit")
     form = await form_of(request)
-    given = _texts(form, PROGRAMME_EDITS)
+    given: dict[str, Any] = _texts(form, PROGRAMME_EDITS)
     given["aliases"] = "\n".join(_lines(given["aliases"]))
     version = int_param(str(form.get("version", "")), "version", 0)
     view = _current_programme(request, code)
     before = _programme_values(view)
     changes: dict[str, Any] = {f: (_lines(v) if f == "aliases" else v or None)
                                for f, v in given.items() if v != before[f]}
+    parties = ([p for p in (str(x).strip() for x in form.getlist("party")) if p] if "party" in form
+               else list(view["parties"]))
+    if parties != view["parties"]:
+        changes["parties"] = parties
+    rows = _given_industries(form)
+    kept = _kept_industries(rows) if rows is not None else []
+    saved = _industry_pairs(view)
+    wanted = [(rows[i]["name"], _codes(rows[i]["dac_codes"])) for i in kept] if rows is not None else saved
+    if rows is not None and wanted != saved:
+        changes["industries"] = [{"name": rows[i]["name"], "dac_codes": _codes(rows[i]["dac_codes"])}
+                                 | ({"renamed_from": rows[i]["was"]} if rows[i]["was"] not in ("", rows[i]["name"])
+                                    else {}) for i in kept]
+    shown = given | {"parties": _party_inputs(parties)}
+    industries = _industry_blanks(rows if rows is not None else _industry_rows(view))
     try:
         with store_of(request).write() as session:
             update_programme(_ctx(request, session, actor), code, changes, version)
     except StaleVersion as exc:
-        now = exc.current or view
-        return _programme_form(request, 409, creating=False, p=now, values=given, version=now.get("version", version),
-                               meanwhile=_meanwhile(PROGRAMME_EDITS, _programme_values(now), given))
+        now: dict[str, Any] = exc.current or view
+        theirs = _industry_pairs(now)
+        meanwhile = _meanwhile(PROGRAMME_EDITS, _programme_values(now), given)
+        if now["parties"] != parties:
+            meanwhile.append({"field": "parties", "theirs": ", ".join(now["parties"]), "yours": ", ".join(parties)})
+        if theirs != wanted:
+            meanwhile.append({"field": "industries", "theirs": _industries_text(theirs),
+                              "yours": _industries_text(wanted)})
+        return _programme_form(request, 409, creating=False, p=now, values=shown, version=now.get("version", version),
+                               industries=industries, meanwhile=meanwhile)
     except InvalidInput as exc:
-        errors, loose = place(_findings(exc), PROGRAMME_EDITS)
-        return _programme_form(request, 422, creating=False, p=view, values=given, version=version, errors=errors,
-                               loose=loose)
+        by_row, rest = _place_industries(_findings(exc), rows or [], kept)
+        errors, loose = place(rest, [*PROGRAMME_EDITS, "parties", "industries"])
+        return _programme_form(request, 422, creating=False, p=view, values=shown, version=version,
+                               industries=industries, errors=errors | by_row, loose=loose)
     return RedirectResponse(f"/programmes/{code}", status_code=303)
 
 
