@@ -435,17 +435,18 @@ def test_version_1_03_is_named(write, store, tmp_path):
 
 
 def test_rows_written_straight_through_the_driver_equal_core_inserts(write, read, tmp_path):
-    """insert_rows (on SQLite: the driver's executemany, each column's bind processor once per
-    distinct value; elsewhere Core) stores what a Core insert of the same rows stores: exact
-    decimals that compare equal but differ in writing, dates, JSON (empty, nested, null)."""
+    """insert_rows and insert_tuples (on SQLite: the driver's executemany, each column's bind
+    processor once per distinct value; elsewhere Core) store what a Core insert of the same rows
+    stores: exact decimals that compare equal but differ in writing, dates (given as day numbers to
+    insert_tuples), columns the same in every row, JSON (empty, nested, null)."""
     from sqlalchemy import insert
 
-    from cooptrack.services.iati_store import insert_rows
+    from cooptrack.services.iati_store import insert_rows, insert_tuples
 
-    run(write, [iati_file(tmp_path / "two.xml", activity_xml("XM-TEST-1"), activity_xml("XM-TEST-2"))])
+    run(write, [iati_file(tmp_path / "three.xml", *(activity_xml(f"XM-TEST-{n}") for n in (1, 2, 3)))])
     with read() as ctx:
-        one, two = (ctx.session.scalar(select(Project.id).where(Project.iati_identifier == i))
-                    for i in ("XM-TEST-1", "XM-TEST-2"))
+        one, two, three = (ctx.session.scalar(select(Project.id).where(Project.iati_identifier == f"XM-TEST-{n}"))
+                           for n in (1, 2, 3))
 
     def rows(pid):
         base = {"project_id": pid, "kind": "budget", "type": None, "status": "1", "transaction_date": None,
@@ -457,15 +458,21 @@ def test_rows_written_straight_through_the_driver_equal_core_inserts(write, read
                   {"aid-type": [{"code": "C01"}]}, {}, {"n": [1, 2.5, True, None]}, {}]
         return [{**base, "amount": a, "extra": e} for a, e in zip(amounts, extras, strict=True)]
 
+    days = ("transaction_date", "period_start", "period_end", "value_date")
+    keys = tuple(k for k in rows(three)[0] if k != "version")
+    as_tuples = [tuple(v.toordinal() if k in days and v is not None else v for k, v in r.items() if k != "version")
+                 for r in rows(three)]
     with write() as ctx:
         ctx.session.execute(delete(FinanceRecord))
         insert_rows(ctx.session, FinanceRecord, rows(one))
         ctx.session.execute(insert(FinanceRecord), rows(two))
+        insert_tuples(ctx.session, FinanceRecord, keys, as_tuples, constants={"version": 1}, days=days)
     with read() as ctx:
         stored = {pid: [(f.kind, f.status, f.period_start, f.period_end, str(f.amount), f.currency, f.value_date,
-                         f.extra) for f in ctx.session.scalars(select(FinanceRecord)
-                                                               .where(FinanceRecord.project_id == pid)
-                                                               .order_by(FinanceRecord.id))]
-                  for pid in (one, two)}
-    assert stored[one] == stored[two]
+                         f.extra, f.version) for f in ctx.session.scalars(select(FinanceRecord)
+                                                                          .where(FinanceRecord.project_id == pid)
+                                                                          .order_by(FinanceRecord.id))]
+                  for pid in (one, two, three)}
+    assert stored[one] == stored[two] == stored[three]
     assert [row[4] for row in stored[one]] == ["1.5", "1.5", "100", "100", "0", "7"]
+    assert stored[three][0][2:4] == (date(2020, 1, 1), date(2020, 12, 31))

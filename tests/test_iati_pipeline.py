@@ -263,3 +263,50 @@ def test_the_reading_process_refuses_what_reading_here_refuses(tmp_path):
         assert list(there) == list(here) == []
         assert there.findings == here.findings and there.fatal and [f.code for f in there.findings] == ["dtd_refused"]
         assert MARKER not in repr(there.findings)
+
+
+def test_a_reading_process_prepares_what_is_prepared_here(shared_data, tmp_path):
+    """With ``prepare`` the child sends what the import's mapping makes of each activity: the same
+    as mapping here (findings, JSON, rows: a set's order or a hash salt would show), and the file's
+    state as reading here leaves it."""
+    from cooptrack.services.iati_mapping import prepared_tuple
+
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes((shared_data / REAL / VALID[1]).read_bytes()[:600_000])
+    for path in (shared_data / REAL / INVALID[0], shared_data / REAL / VALID[0], broken):
+        here, there = IatiFile(path), PipedFile(path, prepare=iati.PREPARE)
+        assert list(there) == [prepared_tuple(a) for a in here]
+        for key in ("findings", "refused", "fatal", "version", "generated", "count", "bytes_read"):
+            assert getattr(there, key) == getattr(here, key), key
+
+
+def test_prepared_activities_are_plain_data(shared_data):
+    """What the mapping makes of every activity of the reference files is what marshal writes (a
+    date or a decimal left in would fail the reading process), and comes back equal."""
+    import marshal
+
+    from cooptrack.services.iati_mapping import Prepared, prepare
+
+    paths = sorted((shared_data / "iati/activities").rglob("*.xml"))
+    seen = 0
+    for path in paths:
+        for activity in IatiFile(path):
+            prepared = prepare(activity)
+            assert Prepared._make(marshal.loads(marshal.dumps(tuple(prepared)))) == prepared
+            seen += 1
+    assert seen > 700
+
+
+def test_the_reading_process_loads_no_orm_and_no_country_tables():
+    """The reading process's start is on the import's critical path: what it imports to read and
+    prepare activities leaves out SQLAlchemy and cooptrack.domain (countrynames)."""
+    import subprocess
+    import sys
+
+    module = iati.PREPARE.partition(":")[0]
+    script = (f"import sys, cooptrack.formats.iati_piped, {module}; "
+              "print(sorted({m.split('.')[0] if not m.startswith('cooptrack') else '.'.join(m.split('.')[:2]) "
+              "for m in sys.modules if m.startswith(('sqlalchemy', 'countrynames', 'cooptrack.domain', "
+              "'cooptrack.store'))}))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

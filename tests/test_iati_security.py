@@ -4,6 +4,7 @@ nothing is written; the parser settings alone would not read the file or expand 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,30 @@ def test_a_huge_attribute_is_refused_after_reading_a_few_mb(write, store, huge_a
                                "such files to keep memory bounded")
     file = IatiFile(huge_attribute)
     assert list(file) == [] and file.bytes_read < 32 * MB
+
+
+class _Unseekable:
+    """A stream that cannot be read again (a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, _Unseekable])
+def test_a_run_without_a_tag_is_refused_at_its_line(stream):
+    """The line of the chunk that went over the limit: counted from the file's start when it can be
+    read again, else as the chunks went by."""
+    data = b"<a>\n<b>\n\n" + b"y" * 64 + b"\n</b></a>"
+    reader = xmlsafe.BoundedReader(stream(data), max_run=20)
+    read = 0
+    with pytest.raises(xmlsafe.XmlRefused) as refused:
+        while reader.read(8):
+            read += 8
+    assert refused.value.code == "node_too_large"
+    assert refused.value.line == data[:read].count(b"\n") + 1 == 4

@@ -1,23 +1,28 @@
 """An IATI activity file read in a second process: the child parses the XML and reads each
 activity (the same :class:`~cooptrack.formats.iati_read.IatiFile`, the same checks and findings,
-``--xsd`` validation included) while the importing process maps, checks and writes the ones it
-has already received. Two cores then share an import that one would do alone.
+``--xsd`` validation included) while the importing process writes the ones it has already
+received. Two cores then share an import that one would do alone.
 
 :class:`PipedFile` has the interface of ``IatiFile`` that the import uses: iterate for the
 activities; afterwards ``findings``, ``refused``, ``fatal``, ``version``, ``generated``, ``count``
 and ``bytes_read`` hold what the child's ``IatiFile`` held; ``bytes_so_far`` follows the child.
+Given ``prepare``, the name of a function (``package.module:function``), the child applies it to
+each activity it reads and sends what it returns instead (the import sends
+``services.iati_mapping.prepared_tuple``: the mapping needs no database, and the activities'
+objects then never cross the pipe). The function must return what ``marshal`` writes, and its
+module should load quickly: the child's start is on the import's critical path.
 
 - The child is a new interpreter (``python -m cooptrack.formats.iati_piped``), never a fork:
   imports run in a web server's thread pool, and forking a threaded process copies its locks in
   whatever state they are; ``multiprocessing``'s spawn and forkserver would import the caller's
   main module again in the child, which a script without a ``__main__`` guard does not survive.
   Starting it costs about 0.15 s of CPU, hence :data:`MIN_BYTES`.
-- Activities travel in chunks (:data:`CHUNK` activities each, length-prefixed) over the child's
-  standard output, as plain tuples of strings, numbers and lists (:func:`to_wire`) in ``marshal``'s
-  format, in half the CPU time pickling the objects took (an object's ``__reduce__`` is a Python
-  call per object); dates go as day numbers, decimals as their exact text. A thread of the
-  importer takes up to :data:`AHEAD` chunks off the pipe ahead of it, then the child waits:
-  memory stays bounded in the file size in both processes.
+- Activities (or what ``prepare`` made of them) travel in chunks (:data:`CHUNK` activities each,
+  length-prefixed) over the child's standard output, as plain tuples of strings, numbers and lists
+  (:func:`to_wire`) in ``marshal``'s format, in half the CPU time pickling the objects took (an
+  object's ``__reduce__`` is a Python call per object); dates go as day numbers, decimals as
+  their exact text. A thread of the importer takes up to :data:`AHEAD` chunks off the pipe ahead
+  of it, then the child waits: memory stays bounded in the file size in both processes.
 - A child that dies (killed, out of memory) or fails fails the import: :class:`ReaderFailed`
   (a :class:`CooptrackError`) is raised from the iteration, so the caller's transaction is
   rolled back and nothing is written. A consumer that stops early (its own error) kills the child.
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import marshal
 import os
 import pickle
@@ -36,7 +42,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -73,7 +79,7 @@ PIPE_BYTES = 1024 * 1024  # the pipe's size, where the system allows it (Linux: 
 AHEAD = 16
 MIN_BYTES = 4 * 1024 * 1024  # smaller files are read in the importing process
 _STATE = ("findings", "refused", "fatal", "version", "generated", "count", "bytes_read")
-_ACTIVITIES, _END, _FAILED = "activities", "end", "failed"
+_ACTIVITIES, _PREPARED, _END, _FAILED = "activities", "prepared", "end", "failed"
 _LENGTH = struct.Struct("<Q")
 
 # What the last child said of itself when it ended: its peak resident memory in kB (VmHWM), for
@@ -193,29 +199,40 @@ def from_wire(t: tuple[Any, ...]) -> Activity:
 
 def _send(out: IO[bytes], message: tuple[str, Any, Any]) -> None:
     if message[0] == _ACTIVITIES:
-        data = b"m" + marshal.dumps((message[0], [to_wire(a) for a in message[1]], message[2]))
+        head, data = b"m", marshal.dumps((message[0], [to_wire(a) for a in message[1]], message[2]))
+    elif message[0] == _PREPARED:
+        head, data = b"m", marshal.dumps(message)
     else:
-        data = b"p" + pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    out.write(_LENGTH.pack(len(data)))
+        head, data = b"p", pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    out.write(_LENGTH.pack(len(data) + 1) + head)
     out.write(data)
     out.flush()
 
 
-def read_in_child(out: IO[bytes], path: str, xsd: str, name: str, chunk: int) -> None:
-    """The child: read the file and send its activities, then its state (or the failure)."""
+def _function(name: str) -> Callable[[Activity], Any]:
+    """A function given as ``package.module:function``."""
+    module, _, function = name.partition(":")
+    found: Callable[[Activity], Any] = getattr(importlib.import_module(module), function)
+    return found
+
+
+def read_in_child(out: IO[bytes], path: str, xsd: str, name: str, chunk: int, prepare: str = "") -> None:
+    """The child: read the file and send its activities (or what ``prepare`` makes of each), then
+    its state (or the failure)."""
     gc.disable()  # as in the import: many small objects, almost no cycles
     try:
+        kind, make = (_PREPARED, _function(prepare)) if prepare else (_ACTIVITIES, None)
         file = IatiFile(Path(path), load_schema(Path(xsd)) if xsd else None, name)
-        batch: list[Activity] = []
+        batch: list[Any] = []
         sent = 0
         for activity in file:
-            batch.append(activity)
+            batch.append(activity if make is None else make(activity))
             if len(batch) >= chunk or file.bytes_so_far - sent >= CHUNK_BYTES:
                 sent = file.bytes_so_far
-                _send(out, (_ACTIVITIES, batch, sent))
+                _send(out, (kind, batch, sent))
                 batch = []
         if batch:
-            _send(out, (_ACTIVITIES, batch, file.bytes_so_far))
+            _send(out, (kind, batch, file.bytes_so_far))
         _send(out, (_END, {key: getattr(file, key) for key in _STATE}, _peak_kb()))
     except BrokenPipeError:
         pass  # the importer stopped reading: nothing to tell it
@@ -228,18 +245,22 @@ def _decode(data: bytes) -> tuple[str, Any, Any]:
     """A message from the child: activities (marshal), else the end or the failure (pickle: findings)."""
     if data[:1] == b"m":
         kind, activities, extra = marshal.loads(memoryview(data)[1:])
-        return kind, [from_wire(t) for t in activities], extra
+        return kind, activities if kind == _PREPARED else [from_wire(t) for t in activities], extra
     message: tuple[str, Any, Any] = pickle.loads(memoryview(data)[1:])
     return message
 
 
 class PipedFile(FileState):
-    """One IATI activity file read in a child process; see the module's docstring."""
+    """One IATI activity file read in a child process; see the module's docstring. With
+    ``prepare`` (``package.module:function``), the child applies that function to each activity
+    and the iteration gives what it returns (values ``marshal`` writes) rather than activities."""
 
-    def __init__(self, path: Path, xsd: Path | None = None, name: str | None = None, chunk: int | None = None) -> None:
+    def __init__(self, path: Path, xsd: Path | None = None, name: str | None = None, chunk: int | None = None,
+                 prepare: str | None = None) -> None:
         self._begin(path, name)
         self.xsd = xsd
         self.chunk = chunk or CHUNK
+        self.prepare = prepare
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -251,7 +272,7 @@ class PipedFile(FileState):
         package_root = str(Path(cooptrack.__file__).resolve().parents[1])  # the same cooptrack as ours
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         args = [sys.executable, "-m", "cooptrack.formats.iati_piped", str(self.path),
-                "" if self.xsd is None else str(self.xsd), self.name, str(self.chunk)]
+                "" if self.xsd is None else str(self.xsd), self.name, str(self.chunk), self.prepare or ""]
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    env=env)
         set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
@@ -266,7 +287,7 @@ class PipedFile(FileState):
     def _failed(self, why: str) -> ReaderFailed:
         return ReaderFailed(f"the process reading {self.name} {why}; nothing was imported")
 
-    def __iter__(self) -> Iterator[Activity]:
+    def __iter__(self) -> Iterator[Any]:
         process = self.process = self._start()
         stream = process.stdout
         assert stream is not None
@@ -284,7 +305,7 @@ class PipedFile(FileState):
                     kind, payload, extra = _decode(data)
                 except Exception as exc:  # not a message of ours: the child's output is broken
                     raise self._failed(f"sent what it should not ({type(exc).__name__}: {exc})") from None
-                if kind == _ACTIVITIES:
+                if kind in (_ACTIVITIES, _PREPARED):
                     self.bytes_read = extra
                     self.count += len(payload)
                     yield from payload
@@ -329,12 +350,12 @@ def _pump(stream: IO[bytes], frames: queue.Queue[bytes | None]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    path, xsd, name, chunk = argv
+    path, xsd, name, chunk, prepare = argv
     # The messages go to the original standard output alone: whatever else would be printed (a
     # library's warning) goes where standard error goes.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    read_in_child(out, path, xsd, name, int(chunk))
+    read_in_child(out, path, xsd, name, int(chunk), prepare)
     with contextlib.suppress(OSError):  # the importer may have stopped reading
         out.close()
 

@@ -279,7 +279,9 @@ class _Reader:
         self.finding(el, where, code, message, value, "warning")
 
     def narratives(self, el: Any) -> list[Narrative]:
-        return [Narrative(n.text or "", n.get(XML_LANG)) for n in el.iterchildren("narrative")]
+        # The children named narrative in no namespace, as el.iterchildren("narrative") gives them
+        # (comments' and processing instructions' tags are functions), without its matcher's set-up.
+        return [Narrative(n.text or "", n.get(XML_LANG)) for n in el if n.tag == "narrative"]
 
     def required(self, el: Any, attr: str, where: str) -> str | None:
         value = el.get(attr)
@@ -287,14 +289,18 @@ class _Reader:
             self.finding(el, where, "missing_attribute", f"{el.tag} has no @{attr}; it is required", None)
         return value
 
-    def day(self, el: Any | None, where: str, parent: Any, required: bool = True) -> date | None:
+    def day(self, el: Any | None, where: str, parent: Any, required: bool = True, name: str | None = None
+            ) -> date | None:
+        """The element's @iso-date; ``where`` (followed by ``/name``) is its path in the findings."""
         if el is None:
             if required:
+                where = where if name is None else f"{where}/{name}"
                 self.finding(parent, where, "missing_element", f"{where} is missing; it is required")
             return None
         raw = el.get("iso-date")
         day = parse_day(raw)
         if day is None:
+            where = where if name is None else f"{where}/{name}"
             if raw is None:
                 self.finding(el, f"{where}/@iso-date", "missing_attribute", f"{where} has no @iso-date")
             else:
@@ -316,7 +322,8 @@ class _Reader:
     def org(self, el: Any) -> Org:
         given = dict(el.items())  # one call into lxml for all the attributes
         get = given.get
-        attrs = {k: v for k, v in given.items() if k not in _ORG_ATTRS and k[0] != "{"}
+        attrs = {} if given.keys() <= _ORG_ATTRS else {k: v for k, v in given.items()
+                                                        if k not in _ORG_ATTRS and k[0] != "{"}
         return Org(self.narratives(el), get("ref"), get("type"), get("role"),
                    get("activity-id") or get("provider-activity-id") or get("receiver-activity-id"), attrs)
 
@@ -365,12 +372,13 @@ class _Reader:
             else:
                 first[tag] = child
             if tag in _EMPTY:
-                if child.text is not None and child.text.strip():
+                text = child.text
+                if text is not None and text.strip():
                     self.finding(child, f"{where}/{tag}", "unexpected_text",
-                                 f"{where}/{tag} holds text; it takes attributes only", child.text.strip()[:40])
-            elif tag in _NEEDS_NARRATIVE and child.find("narrative") is None:
+                                 f"{where}/{tag} holds text; it takes attributes only", text.strip()[:40])
+            elif tag in _NEEDS_NARRATIVE and not _has_child(child, "narrative"):
                 self.finding(child, f"{where}/{tag}/narrative", "missing_element", f"{where}/{tag} has no narrative")
-            elif tag == "point" and child.find("pos") is None:
+            elif tag == "point" and not _has_child(child, "pos"):
                 self.finding(child, f"{where}/point/pos", "missing_element", f"{where}/point has no pos")
         # In the schema's order of the children: a set's order changes with every process (string
         # hashes are salted), and the reading process is not the importing one.
@@ -547,49 +555,54 @@ class _Reader:
         first, children = self.structure(el, where)
         got = self.value(first.get("value"), where, el)
         attrs = dict(el.items()) if len(el.attrib) else {}  # one call into lxml for all the attributes
-        row = Money(kind, Decimal(0), None, date.min, attrs.get("type"), attrs.get("status"), ref=attrs.get("ref"))
+        code, day, start, end, provider, receiver = attrs.get("type"), None, None, None, None, None
+        description: list[Narrative] = []
+        extra: dict[str, Any] = {}
         if kind == "transaction":
             type_el = first.get("transaction-type")
-            row.type = None if type_el is None else type_el.get("code")
-            if row.type is None:
+            code = None if type_el is None else type_el.get("code")
+            if code is None:
                 self.finding(el if type_el is None else type_el, f"{where}/transaction-type/@code", "missing_code",
                              f"{where} has no transaction-type/@code (e.g. 2 commitment, 3 disbursement)")
-            row.day = self.day(first.get("transaction-date"), f"{where}/transaction-date", el)
-            self._transaction_details(attrs, row, children)
+            day = self.day(first.get("transaction-date"), where, el, name="transaction-date")
+            description, provider, receiver = self._transaction_details(attrs, extra, children)
         else:
-            row.period_start = self.day(first.get("period-start"), f"{where}/period-start", el)
-            row.period_end = self.day(first.get("period-end"), f"{where}/period-end", el, kind == "budget")
-            if row.period_start and row.period_end and row.period_end < row.period_start:
+            start = self.day(first.get("period-start"), where, el, name="period-start")
+            end = self.day(first.get("period-end"), where, el, kind == "budget", "period-end")
+            if start and end and end < start:
                 self.warn(el, f"{where}/period-end", "end_before_start",
-                          f"{where} ends ({row.period_end}) before it starts ({row.period_start}); kept as given",
-                          row.period_end)
+                          f"{where} ends ({end}) before it starts ({start}); kept as given", end)
             if "provider-org" in first:
-                row.provider = self.org(first["provider-org"])
+                provider = self.org(first["provider-org"])
             if "receiver-org" in first:
-                row.receiver = self.org(first["receiver-org"])
+                receiver = self.org(first["receiver-org"])
         if got is None:
             return
-        row.amount, row.currency, row.value_date = got
-        if row.currency is None:
+        amount, currency, value_date = got
+        if currency is None:
             self.warn(el, f"{where}/value/@currency", "missing_currency",
                       f"{where}/value has no @currency and the activity no @default-currency; this amount "
                       "was not imported: add currency=\"...\"")
             return
-        self.a.finance.append(row)
+        self.a.finance.append(Money(kind, amount, currency, value_date, code, attrs.get("status"), day, start, end,
+                                    attrs.get("ref"), description, provider, receiver, extra))
 
-    def _transaction_details(self, attrs: dict[str, str], row: Money, children: list[tuple[str, Any]]) -> None:
-        extra = row.extra
+    def _transaction_details(self, attrs: dict[str, str], extra: dict[str, Any], children: list[tuple[str, Any]]
+                             ) -> tuple[list[Narrative], Org | None, Org | None]:
+        """A transaction's description, provider and receiver; its other children into ``extra``."""
+        description: list[Narrative] = []
+        provider = receiver = None
         if attrs.get("humanitarian") is not None:
             extra["humanitarian"] = attrs["humanitarian"]
         for tag, child in children:
             if tag in ("transaction-type", "transaction-date", "value"):
                 continue
             if tag == "description":
-                row.description = self.narratives(child)
+                description = self.narratives(child)
             elif tag == "provider-org":
-                row.provider = self.org(child)
+                provider = self.org(child)
             elif tag == "receiver-org":
-                row.receiver = self.org(child)
+                receiver = self.org(child)
             elif tag in ("disbursement-channel", "flow-type", "finance-type", "tied-status"):
                 extra[tag] = self.required(child, "code", f"transaction/{tag}/@code")
             elif tag in ("aid-type", "sector", "recipient-region", "recipient-country"):
@@ -602,6 +615,7 @@ class _Reader:
                 if texts:
                     item["narratives"] = [n.as_json() for n in texts]
                 extra.setdefault(tag, []).append(item)
+        return description, provider, receiver
 
     def transaction(self, el: Any, where: str) -> None:
         self.money(el, where, "transaction")
@@ -631,7 +645,7 @@ class _Reader:
                 if code:
                     doc.languages.append(code)
             elif tag == "document-date":
-                doc.day = self.day(child, f"{where}/document-date", el)
+                doc.day = self.day(child, where, el, name="document-date")
         if url and fmt:
             self.a.documents.append(doc)
 
@@ -699,6 +713,12 @@ def verbatim(el: Any) -> str:
         etree.cleanup_namespaces(clone)
         alone = etree.fromstring(etree.tostring(clone), xmlsafe.parser())
         return bytes(etree.tostring(alone, method="c14n", exclusive=True, with_comments=True)).decode("utf-8")
+
+
+def _has_child(el: Any, tag: str) -> bool:
+    """Whether the element has a child of that name in no namespace (``el.find(tag) is not None``,
+    without ElementPath)."""
+    return any(child.tag == tag for child in el)
 
 
 def _looks_like_1x(activity: Any) -> bool:

@@ -111,6 +111,9 @@ class BoundedReader:
         self._handle = handle
         self._max_run = max_run
         self._run = 0
+        # The refusal's line: counted when it is needed, from the start of a file that can be read
+        # again (counting every chunk's newlines as it is read cost a twentieth of a reading process).
+        self._again = _seekable(handle)
         self._lines = 1
         self.bytes_read = 0
 
@@ -125,12 +128,34 @@ class BoundedReader:
                     "node_too_large",
                     f"more than {self._max_run // (1024 * 1024)} MB without a tag (one huge text or "
                     "attribute value); cooptrack refuses such files to keep memory bounded",
-                    self._lines,
+                    self._line_at(self.bytes_read - len(chunk)),
                 )
         else:
             self._run = len(chunk) - last - 1
-        self._lines += chunk.count(b"\n")
+        if not self._again:
+            self._lines += chunk.count(b"\n")
         return chunk
+
+    def _line_at(self, offset: int) -> int:
+        """The line at which the byte ``offset`` of the file stands."""
+        if not self._again:
+            return self._lines
+        self._handle.seek(0)
+        lines = 1
+        while offset > 0:
+            data = self._handle.read(min(CHUNK, offset))
+            if not data:
+                break
+            lines += data.count(b"\n")
+            offset -= len(data)
+        return lines
+
+
+def _seekable(handle: IO[bytes]) -> bool:
+    try:
+        return handle.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 @dataclass

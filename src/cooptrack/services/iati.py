@@ -11,12 +11,14 @@ everything back; with it, a refused activity writes nothing and a refused file (
 well-formed, IATI 1.0x, a file-level error) is rolled back whole through a savepoint.
 
 The modules: this one runs the import (files, batches, updates one by one); ``iati_findings``
-holds the options, counts and findings; ``iati_mapping`` turns an activity into a project and its
-rows; ``iati_store`` writes (new projects in batches, replaced rows, status events, organisations
-and sources); ``iati_export`` turns projects back into activities. Their public names are
-importable from here as before. A file of ``formats.iati_piped.MIN_BYTES`` or more is read (parsed
-and checked) in a second process while this one maps, checks and writes: the same activities and
-findings, two cores instead of one.
+holds the options, counts and findings; ``iati_mapping`` turns an activity into plain data for
+the register (what the activity alone says: no database); ``iati_store`` adds what the register
+says (countries, registered organisations, an updated project's own values) and writes (new
+projects in batches, replaced rows, status events, organisations and sources); ``iati_export``
+turns projects back into activities. Their public names are importable from here as before. A file
+of ``formats.iati_piped.MIN_BYTES`` or more is read, checked and mapped in a second process while
+this one checks against the register and writes: the same activities and findings, two cores
+instead of one.
 
 Decisions (see the README section "IATI"):
 
@@ -37,7 +39,7 @@ Decisions (see the README section "IATI"):
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,23 +47,19 @@ from typing import Any
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding, Report
 from cooptrack.formats.iati_piped import PipedFile, use_pipe
-from cooptrack.formats.iati_read import (
-    Activity,
-    IatiFile,
-    load_schema,
-)
+from cooptrack.formats.iati_read import IatiFile, load_schema
 from cooptrack.formats.xmlsafe import XmlRefused
 from cooptrack.services import audit
 from cooptrack.services.context import Context
 from cooptrack.services.iati_export import DEFAULT_CATEGORY, ROLE_CODES, ReportingOrg, export_activities
-from cooptrack.services.iati_findings import SUMMARY_KEYS, ImportOptions, ImportRun, refusal, warn
+from cooptrack.services.iati_findings import SUMMARY_KEYS, ImportOptions, ImportRun, Item, refusal, warn
 from cooptrack.services.iati_mapping import (
     COMMITMENT,
     INCOMING_COMMITMENT,
     ROLES,
-    country_of_ref,
+    Prepared,
     location_name,
-    map_activity,
+    prepare,
     slugify,
 )
 from cooptrack.services.iati_store import (
@@ -71,7 +69,9 @@ from cooptrack.services.iati_store import (
     _record_status,
     _registered,
     _replace_rows,
+    country_of_ref,
     create_many,
+    project_spec,
 )
 from cooptrack.services.programmes import get_programme
 from cooptrack.services.projects import (
@@ -83,6 +83,8 @@ __all__ = ["COMMITMENT", "DEFAULT_CATEGORY", "INCOMING_COMMITMENT", "ROLES", "RO
            "location_name", "slugify"]
 
 BATCH = 200
+# What a reading process applies to each activity it reads: the import receives prepared activities.
+PREPARE = "cooptrack.services.iati_mapping:prepared_tuple"
 
 
 @dataclass
@@ -114,7 +116,7 @@ def import_iati(ctx: Context, paths: Iterable[Path], options: ImportOptions,
     try:
         for path in paths:
             # A large file is read in a second process while this one maps, checks and writes.
-            file = PipedFile(path, options.xsd) if use_pipe(path) else IatiFile(path, schema)
+            file = PipedFile(path, options.xsd, prepare=PREPARE) if use_pipe(path) else IatiFile(path, schema)
             _import_file(run, file, on_progress)
     finally:
         if collecting:
@@ -130,14 +132,22 @@ def import_iati(ctx: Context, paths: Iterable[Path], options: ImportOptions,
     return ImportResult(report, run.counts, written)
 
 
+def _prepared(file: IatiFile | PipedFile) -> Iterator[Prepared]:
+    """The file's activities prepared for the register (a reading process has done it already)."""
+    if isinstance(file, PipedFile):
+        make = Prepared._make
+        return (make(t) for t in file)
+    return (prepare(activity) for activity in file)
+
+
 def _import_file(run: ImportRun, file: IatiFile | PipedFile, on_progress: Callable[[int], None] | None) -> None:
     savepoint = run.ctx.session.begin_nested()
     before = dict(run.counts)
     done = 0
-    batch: list[Activity] = []
-    for activity in file:
+    batch: list[Item] = []
+    for prepared in _prepared(file):
         run.counts["activities"] += 1
-        batch.append(activity)
+        batch.append(Item(prepared))
         if len(batch) >= BATCH:
             _import_batch(run, batch)
             batch = []
@@ -162,78 +172,79 @@ def _import_file(run: ImportRun, file: IatiFile | PipedFile, on_progress: Callab
         savepoint.commit()
 
 
-def _import_batch(run: ImportRun, batch: list[Activity]) -> None:
+def _import_batch(run: ImportRun, batch: list[Item]) -> None:
     """Activities whose identifier is not registered yet are created together (bulk); the others
     (updates, activities without identifier) go one by one through upsert_project."""
     if not batch:
         return
-    known = _registered(run, [a.identifier for a in batch if a.identifier])
+    known = _registered(run, [item.p.identifier for item in batch if item.p.identifier])
     outcomes: dict[int, str | None] = {}
-    fresh: list[tuple[int, Activity]] = []
-    for i, activity in enumerate(batch):
-        hint = _check_identity(run, activity)
-        if not activity.valid:
+    fresh: list[tuple[int, Item]] = []
+    for i, item in enumerate(batch):
+        hint = _check_identity(run, item)
+        if not item.valid:
             outcomes[i] = None
-        elif run.options.bulk and activity.identifier and activity.identifier not in known:
-            fresh.append((i, activity))
+        elif run.options.bulk and item.p.identifier and item.p.identifier not in known:
+            fresh.append((i, item))
         else:
-            outcomes[i] = _write_activity(run, activity, hint)
+            outcomes[i] = _write_activity(run, item, hint)
     if fresh:
         outcomes.update(create_many(run, fresh))
-    for i, activity in enumerate(batch):
-        for finding in activity.findings:
+    for i, item in enumerate(batch):
+        for finding in item.findings:
             run.add(finding)
         run.counts[outcomes[i] or "refused"] += 1
 
 
-def _check_identity(run: ImportRun, activity: Activity) -> str | None:
+def _check_identity(run: ImportRun, item: Item) -> str | None:
     """Identifier findings (empty: a warning and an id from the file; repeated: an error); returns
     the project id to use when the identifier is empty."""
-    identifier = activity.identifier
-    if not activity.valid:
+    p = item.p
+    identifier = p.identifier
+    if not item.valid:
         return None  # refused by the reader's checks (or the schema): nothing more to say about it
     if not identifier:
-        hint = slugify(f"{Path(activity.source).stem}-{activity.position}")
-        warn(activity, "iati-identifier", "empty_identifier", f"iati-identifier is empty; the project gets the id "
-              f"'{hint}' and will be matched by that id on re-import")
+        hint = slugify(f"{Path(p.source).stem}-{p.position}")
+        warn(item, "iati-identifier", "empty_identifier", f"iati-identifier is empty; the project gets the id "
+             f"'{hint}' and will be matched by that id on re-import")
         return hint
     if identifier in run.seen:
-        activity.findings.append(Finding(
+        item.findings.append(Finding(
             "duplicate_identifier", f"iati-identifier '{identifier}' appears twice in this import (first at "
             f"{run.seen[identifier]}); each activity must have its own", field="iati-identifier", value=identifier,
-            row=activity.line, source=activity.source))
+            row=p.line, source=p.source))
     else:
-        run.seen[identifier] = f"{activity.source} line {activity.line}"
+        run.seen[identifier] = f"{p.source} line {p.line}"
     return None
 
 
-def _write_activity(run: ImportRun, activity: Activity, code_hint: str | None) -> str | None:
+def _write_activity(run: ImportRun, item: Item, code_hint: str | None) -> str | None:
     ctx = run.ctx
-    existing = _existing(run, activity, code_hint)
-    code = existing.code if existing is not None else (code_hint or _free_code(run, activity.identifier))
-    mapped = map_activity(run, activity, code, existing)
-    if not activity.valid:
+    p = item.p
+    existing = _existing(run, item, code_hint)
+    code = existing.code if existing is not None else (code_hint or _free_code(run, p.identifier))
+    spec = project_spec(run, item, code, existing)
+    if not item.valid:
         return None
     old_status = existing.status if existing is not None else None
     try:
-        project, outcome = upsert_project(ctx, mapped.spec)
+        project, outcome = upsert_project(ctx, spec)
     except InvalidInput as exc:
-        refusal(activity, exc)
+        refusal(item, exc)
         return None
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    if project.iati != mapped.iati or project.narratives != mapped.narratives:
-        before["iati"], after["iati"] = _digest([project.iati, project.narratives]), _digest(
-            [mapped.iati, mapped.narratives])
-        project.iati, project.narratives = mapped.iati, mapped.narratives
-    _replace_rows(run, project, mapped, before, after)
+    if project.iati != p.iati or project.narratives != p.narratives:
+        before["iati"], after["iati"] = _digest([project.iati, project.narratives]), _digest([p.iati, p.narratives])
+        project.iati, project.narratives = p.iati, p.narratives
+    _replace_rows(run, project, item, before, after)
     ctx.session.flush()
-    if _record_status(run, activity, project, old_status):
+    if _record_status(run, item, project, old_status):
         run.counts["status_events"] += 1
         after["status"] = project.status
     if after:
         audit.record(ctx, "import", "project", project.code, before or None,
-                     {**after, "file": activity.source, "line": activity.line})
+                     {**after, "file": p.source, "line": p.line})
         if outcome == "unchanged":
             outcome = "updated"
     return outcome

@@ -8,10 +8,8 @@ from pathlib import Path
 
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding, Report
-from cooptrack.formats.iati_read import (
-    Activity,
-)
 from cooptrack.services.context import Context
+from cooptrack.services.iati_mapping import Prepared, Tag
 
 # The register's field names in upsert_project's findings, as the IATI elements they come from.
 _FIELDS = {"title": "title/narrative", "planned start": "activity-date[@type=1]/@iso-date",
@@ -61,14 +59,34 @@ class ImportRun:
         self.report.findings.append(finding)
 
 
-def warn(activity: Activity, where: str, code: str, message: str, value: object = None) -> None:
-    activity.findings.append(Finding(code, message, field=where, value=None if value is None else str(value),
-                                     row=activity.line, source=activity.source, severity="warning"))
+class Item:
+    """An activity in the import: what was prepared of it (``iati_mapping``), its findings so far
+    (the reader's, then the import's) and, once mapped (``iati_store.project_spec``), its tags."""
+
+    __slots__ = ("p", "findings", "tags")
+
+    def __init__(self, p: Prepared) -> None:
+        self.p = p
+        self.findings = [Finding(*f) for f in p.findings]
+        self.tags: list[Tag] = []
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def noted(self) -> None:
+        """The findings of ``iati_mapping.prepare``."""
+        self.findings += [Finding(*f) for f in self.p.notes]
 
 
-def refusal(activity: Activity, exc: InvalidInput) -> None:
+def warn(item: Item, where: str, code: str, message: str, value: object = None) -> None:
+    item.findings.append(Finding(code, message, field=where, value=None if value is None else str(value),
+                                 row=item.p.line, source=item.p.source, severity="warning"))
+
+
+def refusal(item: Item, exc: InvalidInput) -> None:
     """The register's findings about an activity, with its line and the IATI element for the field."""
     for f in exc.findings or [Finding("invalid", exc.message)]:
         where = _FIELDS.get(f.field or "", f.field)
-        activity.findings.append(Finding(f.code, f.message, field=where, value=f.value, row=activity.line,
-                                         source=activity.source))
+        item.findings.append(Finding(f.code, f.message, field=where, value=f.value, row=item.p.line,
+                                     source=item.p.source))

@@ -1,31 +1,48 @@
-"""IATI import: writing. New projects in batches through multi-row inserts (``create_many``); an
-updated project's finance records, tags and documents replaced when they differ; status events;
-organisations and sources found or created, each with its audit event."""
+"""IATI import: writing. What the register says about a prepared activity (``project_spec``:
+organisations already registered, what an updated project keeps); new projects in batches through
+multi-row inserts (``create_many``); an updated project's finance records, tags and documents
+replaced when they differ; status events; organisations and sources found or created, each with
+its audit event."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import date
+from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, cast
 
+import countrynames
 from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 
+from cooptrack.domain.countries import find_country
+from cooptrack.domain.period import Period
 from cooptrack.domain.status import TERMINAL, Status
 from cooptrack.errors import InvalidInput
-from cooptrack.formats.iati_read import (
-    Activity,
-)
+from cooptrack.formats.iati_read import parse_day
 from cooptrack.services import audit
 from cooptrack.services.context import Context
-from cooptrack.services.iati_findings import ImportRun, refusal, warn
-from cooptrack.services.iati_mapping import Mapped, _effective_date, _first_status, map_activity, slugify
+from cooptrack.services.iati_findings import ImportRun, Item, refusal, warn
+from cooptrack.services.iati_mapping import (
+    FINANCE_COLUMNS,
+    FINANCE_DAYS,
+    Document,
+    ParticipantRow,
+    Prepared,
+    Tag,
+    clip,
+    slugify,
+)
 from cooptrack.services.projects import (
+    LocationSpec,
     ParticipantSpec,
+    ProjectSpec,
     StatusSpec,
     add_status_event,
     check_project,
@@ -36,6 +53,7 @@ from cooptrack.store.models import (
     Location,
     Organisation,
     Participant,
+    Programme,
     Project,
     ProjectDocument,
     ProjectSector,
@@ -64,10 +82,10 @@ def _registered(run: ImportRun, identifiers: list[str]) -> set[str]:
     return found
 
 
-def _existing(run: ImportRun, activity: Activity, code_hint: str | None) -> Project | None:
+def _existing(run: ImportRun, item: Item, code_hint: str | None) -> Project | None:
     session = run.ctx.session
-    if activity.identifier:
-        return session.scalar(select(Project).where(Project.iati_identifier == activity.identifier))
+    if item.p.identifier:
+        return session.scalar(select(Project).where(Project.iati_identifier == item.p.identifier))
     return session.scalar(select(Project).where(Project.code == code_hint))
 
 
@@ -82,37 +100,201 @@ def _free_code(run: ImportRun, identifier: str, taken: set[str] | None = None) -
     return code
 
 
-def _replace_rows(run: ImportRun, project: Project, mapped: Mapped, before: dict[str, Any],
+def _day(n: int | None) -> date | None:
+    return None if n is None else date.fromordinal(n)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+# -- what the register says about a prepared activity --------------------------------------------
+
+
+def country_of_ref(ref: str | None) -> str | None:
+    """The country of an IATI organisation identifier (its registration agency prefix, e.g.
+    KR-GOV-010 -> KOR), or None (XM-DAC-..., XI-IATI-... are not countries)."""
+    if not ref or len(ref) < 3 or ref[2] != "-":
+        return None
+    code: str | None = countrynames.mappings.get(ref[:2].upper())
+    return code
+
+
+def project_spec(run: ImportRun, item: Item, code: str, existing: Project | None) -> ProjectSpec:
+    """The project an activity makes (``existing``: the registered one it updates). Adds the
+    mapping's findings to the item's and sets its tags."""
+    p = item.p
+    if len(p.title) > 500:
+        warn(item, "title/narrative", "clipped", f"the title is {len(p.title)} characters; the project title keeps "
+             "the first 500 (the whole text stays in the project's narratives)")
+    host = None
+    item.tags = []
+    for i, (country, tag) in enumerate(p.countries):
+        alpha3 = countrynames.mappings.get(country.upper()) if len(country) == 2 else None
+        if alpha3 is not None and find_country(alpha3) != alpha3:
+            alpha3 = None  # a code countrynames maps but cooptrack's countries do not know (XK, Kosovo)
+        if alpha3 is None:
+            warn(item, f"recipient-country[{i + 1}]/@code", "unknown_country", f"recipient-country '{country}' "
+                 "is not an ISO 3166 alpha-2 code; kept as a tag", country)
+        if alpha3 is not None and host is None:
+            host = alpha3
+        else:
+            item.tags.append(tag)
+    item.tags += p.tags
+    item.noted()
+    if p.value_not_set:
+        run.counts["value_not_set"] += 1
+    participants = _participant_specs(run, p.participants)
+    funding_ref = next((x.iati_ref for x in participants if x.role == "funding" and country_of_ref(x.iati_ref)), None)
+    partner = country_of_ref(p.reporting_ref) or country_of_ref(funding_ref)
+    programme = run.options.programme
+    if programme is None and existing is not None and existing.programme_id is not None:
+        programme = run.ctx.session.scalar(select(Programme.code).where(Programme.id == existing.programme_id))
+
+    def keep(new: Any, attr: str) -> Any:
+        return new if new is not None or existing is None else getattr(existing, attr)
+
+    sectors: dict[str, str | int | Decimal] = {c: Decimal(pct) for c, pct in p.sectors}
+    locations = [LocationSpec(name, latitude=_decimal(lat), longitude=_decimal(lon)) for name, lat, lon in p.locations]
+    spec = ProjectSpec(
+        code=code, title=clip(p.title, 500), programme=programme, description=keep(p.description, "description"),
+        aliases=list(existing.aliases) if existing is not None else [],
+        host_country=keep(host, "host_country"), partner_country=keep(partner, "partner_country"),
+        value=keep(_decimal(p.value), "value_amount"), currency=keep(p.currency, "value_currency"),
+        value_date=keep(_day(p.value_date), "value_date"),
+        sectors=sectors if sectors or existing is None else {s.dac_code: s.percent for s in existing.sectors},
+        participants=participants, locations=locations or _kept_locations(existing),
+        iati_identifier=p.identifier or None, national_id=existing.national_id if existing is not None else None,
+        **{k: keep(_day(v), k) for k, v in zip(("planned_start", "actual_start", "planned_end", "actual_end"), p.dates,
+                                              strict=True)},
+    )
+    if existing is not None:
+        _same_order(spec, existing)
+    return spec
+
+
+def _participant_specs(run: ImportRun, participants: list[ParticipantRow]) -> list[ParticipantSpec]:
+    """Participants under the publisher's names. An organisation identifier is passed on only when
+    it is not registered yet or is registered under the same name: publishers give one identifier
+    to several offices (Cordaid Iraq, Cordaid Afghanistan...), which stay apart by name."""
+    result = []
+    for name, role, given, kind, ref in participants:
+        if ref is not None:
+            if ref not in run.org_names:
+                run.org_names[ref] = run.ctx.session.scalar(select(Organisation.name)
+                                                            .where(Organisation.iati_ref == ref))
+            registered = run.org_names[ref]
+            if registered is None:
+                run.org_names[ref] = name
+            elif registered != name:
+                ref = None
+        result.append(ParticipantSpec(name, role, country=country_of_ref(given), kind=kind, iati_ref=ref))
+    return result
+
+
+def _kept_locations(existing: Project | None) -> list[LocationSpec]:
+    if existing is None:
+        return []
+    return [LocationSpec(loc.name, loc.country, loc.admin_area, loc.latitude, loc.longitude)
+            for loc in existing.locations]
+
+
+def _same_order(spec: ProjectSpec, existing: Project) -> None:
+    """Participants and locations in the order the registered project lists them, when they are
+    the same: upsert_project compares them as lists, and the relationships have no order."""
+    old = [(x.organisation.name, x.role) for x in existing.participants]
+    new = [(p.name, p.role) for p in spec.participants]
+    if sorted(old) == sorted(new) and len(set(old)) == len(old):
+        spec.participants.sort(key=lambda p: old.index((p.name, p.role)))
+    names = [loc.name for loc in existing.locations]
+    if sorted(names) == sorted(loc.name for loc in spec.locations):
+        by_name = sorted(spec.locations, key=lambda loc: names.index(loc.name))
+        if [(x.latitude, x.longitude) for x in by_name] == [(x.latitude, x.longitude) for x in existing.locations]:
+            spec.locations = by_name
+
+
+def effective_date(p: Prepared, status: Status, after: date | None) -> tuple[str, str]:
+    """The status event's date (a Period code) and where it came from: the first of these that is
+    later than the project's latest event (``after``): the date the activity gives for that status,
+    its last-updated-datetime, the file's generated-datetime, the actual start, the import day;
+    never a date in the future."""
+    own = {Status.IN_EXECUTION: "2", Status.IMPLEMENTED: "4", Status.CLOSED: "4"}.get(status)
+    candidates: list[tuple[date | None, str]] = [(p.date_of(own) if own else None, f"activity-date type {own}")]
+    for value, what in ((p.last_updated, "last-updated-datetime"),
+                        (p.file_generated, "the file's generated-datetime")):
+        candidates.append((parse_day(value.strip()[:10]) if value else None, what))
+    candidates += [(p.date_of("2"), "the actual start date"),
+                   (date.today(), "the import day (the activity gives no later date)")]
+    today = date.today()
+    for day, what in candidates:
+        # A status is recorded when it has happened: a date in the future (publishers' "actual"
+        # dates are sometimes plans) gives way to the next candidate.
+        if day is not None and day <= today and (after is None or day > after):
+            return day.isoformat(), what
+    return today.isoformat(), "the import day"
+
+
+def status_note(p: Prepared, why: str) -> str:
+    return f"IATI activity-status {p.status} in {Path(p.source).name}; dated by {why}"
+
+
+def _first_status(item: Item) -> tuple[str, Period, str] | None:
+    """A new project's first status: (status, effective period, note), or None."""
+    p = item.p
+    if p.status is None:
+        return None
+    try:
+        status = Status.from_iati(p.status)
+    except InvalidInput:
+        warn(item, "activity-status/@code", "unknown_status", f"activity-status '{p.status}' is not an "
+             "ActivityStatus code (1-6); no status was recorded", p.status)
+        return None
+    effective, why = effective_date(p, status, None)
+    return status.value, Period.parse(effective), status_note(p, why)
+
+
+# -- an updated project: its rows replaced when they differ ---------------------------------------
+
+
+def _finance_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A prepared finance record with dates and the amount as the database gives them back."""
+    kind, kind_type, status, day, start, end, amount, currency, value_date, *rest = row
+    return (kind, kind_type, status, _day(day), _day(start), _day(end), Decimal(amount), currency, _day(value_date),
+            *rest)
+
+
+def _replace_rows(run: ImportRun, project: Project, item: Item, before: dict[str, Any],
                   after: dict[str, Any]) -> None:
     """Finance records, tags and documents: replaced (Core bulk statements) when they differ."""
     session = run.ctx.session
     pid = project.id
-    fin_cols = ("kind", "type", "status", "transaction_date", "period_start", "period_end", "amount", "currency",
-                "value_date", "description", "provider", "receiver", "ref", "extra")
-    new_fin = [tuple(r[c] for c in fin_cols) for r in mapped.finance]
-    old_fin = [tuple(r) for r in session.execute(select(*(getattr(FinanceRecord, c) for c in fin_cols))
+    p = item.p
+    new_fin = [_finance_values(r) for r in p.finance]
+    old_fin = [tuple(r) for r in session.execute(select(*(getattr(FinanceRecord, c) for c in FINANCE_COLUMNS))
                                                  .where(FinanceRecord.project_id == pid)
                                                  .order_by(FinanceRecord.id))]
     if old_fin != new_fin:
         session.execute(delete(FinanceRecord).where(FinanceRecord.project_id == pid))
-        if mapped.finance:
-            insert_rows(session, FinanceRecord, [{**r, "project_id": pid} for r in mapped.finance])
+        if p.finance:
+            insert_tuples(session, FinanceRecord, (*FINANCE_COLUMNS, "project_id"), [(*r, pid) for r in p.finance],
+                          days=FINANCE_DAYS)
         before["finance"], after["finance"] = [len(old_fin), _digest(old_fin)], [len(new_fin), _digest(new_fin)]
     run.counts["finance_records"] += len(new_fin)
 
+    tags = _tag_values(item.tags)
     old_tags = [tuple(r) for r in session.execute(
         select(ProjectTag.vocabulary, ProjectTag.code, ProjectTag.name, ProjectTag.percent)
         .where(ProjectTag.project_id == pid).order_by(ProjectTag.id))]
-    if old_tags != mapped.tags:
+    if old_tags != tags:
         session.execute(delete(ProjectTag).where(ProjectTag.project_id == pid))
-        if mapped.tags:
+        if tags:
             insert_rows(session, ProjectTag, [
-                {"project_id": pid, "vocabulary": v, "code": c, "name": n, "percent": p} for v, c, n, p in mapped.tags])
-        before["tags"], after["tags"] = [len(old_tags), _digest(old_tags)], [len(mapped.tags), _digest(mapped.tags)]
+                {"project_id": pid, "vocabulary": v, "code": c, "name": n, "percent": pct} for v, c, n, pct in tags])
+        before["tags"], after["tags"] = [len(old_tags), _digest(old_tags)], [len(tags), _digest(tags)]
 
     docs = []
-    for i, doc in enumerate(mapped.documents):
-        docs.append((_source_id(run, doc), doc["category"], i))
+    for i, doc in enumerate(p.documents):
+        docs.append((_source_id(run, doc), doc[7], i))
     old_docs = [tuple(r) for r in session.execute(
         select(ProjectDocument.source_id, ProjectDocument.category, ProjectDocument.position)
         .where(ProjectDocument.project_id == pid).order_by(ProjectDocument.position))]
@@ -125,16 +307,26 @@ def _replace_rows(run: ImportRun, project: Project, mapped: Mapped, before: dict
     run.counts["documents"] += len(docs)
 
 
-def _source_id(run: ImportRun, doc: dict[str, Any]) -> int:
-    url = doc["url"]
+def _tag_values(tags: list[Tag]) -> list[tuple[str, str, str | None, Decimal | None]]:
+    return [(v, c, n, _decimal(pct)) for v, c, n, pct in tags]
+
+
+def _source_values(doc: Document) -> dict[str, Any]:
+    """A document link's new source (its columns)."""
+    url, media_type, title, language, published, known_from, publisher, _ = doc
+    return {"title": title, "url": url, "media_type": media_type, "language": language, "published": published,
+            "known_from": _day(known_from), "publisher": publisher, "kind": "official",
+            "note": "a document-link of an IATI activity"}
+
+
+def _source_id(run: ImportRun, doc: Document) -> int:
+    url = doc[0]
     if url in run.sources:
         return run.sources[url]
     session = run.ctx.session
     found = session.scalar(select(Source.id).where(Source.url == url).order_by(Source.id).limit(1))
     if found is None:
-        source = Source(title=doc["title"], url=url, media_type=doc["format"], language=doc["language"],
-                        published=doc["published"], known_from=doc["known_from"], publisher=doc["publisher"],
-                        kind="official", note="a document-link of an IATI activity")
+        source = Source(**_source_values(doc))
         session.add(source)
         session.flush()
         audit.record(run.ctx, "create", "source", source.id, None, audit.snapshot(source))
@@ -143,32 +335,32 @@ def _source_id(run: ImportRun, doc: dict[str, Any]) -> int:
     return found
 
 
-def _record_status(run: ImportRun, activity: Activity, project: Project, old_status: str | None) -> bool:
-    if activity.status is None:
+def _record_status(run: ImportRun, item: Item, project: Project, old_status: str | None) -> bool:
+    p = item.p
+    if p.status is None:
         return False
     try:
-        status = Status.from_iati(activity.status)
+        status = Status.from_iati(p.status)
     except InvalidInput:
-        warn(activity, "activity-status/@code", "unknown_status", f"activity-status '{activity.status}' is not an "
-              "ActivityStatus code (1-6); no status was recorded", activity.status)
+        warn(item, "activity-status/@code", "unknown_status", f"activity-status '{p.status}' is not an "
+             "ActivityStatus code (1-6); no status was recorded", p.status)
         return False
     if project.status == status.value:
         return False
     latest = run.ctx.session.scalar(select(func.max(StatusEvent.effective_start))
                                     .where(StatusEvent.project_id == project.id))
-    effective, why = _effective_date(activity, status, latest)
+    effective, why = effective_date(p, status, latest)
     reopen = old_status is not None and Status(old_status) in TERMINAL and status not in TERMINAL
-    note = f"IATI activity-status {activity.status} in {Path(activity.source).name}; dated by {why}"
     try:
-        add_status_event(run.ctx, StatusSpec(project.code, status.value, effective, note=note, reopen=reopen))
+        add_status_event(run.ctx, StatusSpec(project.code, status.value, effective, note=status_note(p, why),
+                                             reopen=reopen))
     except InvalidInput as exc:
-        warn(activity, "activity-status/@code", "status_not_recorded",
-              f"activity-status {activity.status} ({status.value}) was not recorded: {exc.message}",
-              activity.status)
+        warn(item, "activity-status/@code", "status_not_recorded",
+             f"activity-status {p.status} ({status.value}) was not recorded: {exc.message}", p.status)
         return False
     if reopen:
-        warn(activity, "activity-status/@code", "reopened", f"the project was {old_status}; the publisher now "
-              f"reports it as {status.value}, recorded as a reopening", activity.status)
+        warn(item, "activity-status/@code", "reopened", f"the project was {old_status}; the publisher now "
+             f"reports it as {status.value}, recorded as a reopening", p.status)
     return True
 
 
@@ -180,77 +372,77 @@ def _record_status(run: ImportRun, activity: Activity, project: Project, old_sta
 # (by IATI identifier, then by name), from a cache filled by one query per batch.
 
 
-def create_many(run: ImportRun, items: list[tuple[int, Activity]]) -> dict[int, str | None]:
+def create_many(run: ImportRun, items: list[tuple[int, Item]]) -> dict[int, str | None]:
     """Create the projects of activities whose identifiers are not registered; returns each one's
     outcome ("created", or None when refused) by its index in the batch."""
     ctx = run.ctx
     outcomes: dict[int, str | None] = {}
-    bases = {i: slugify(a.identifier) for i, a in items}
+    bases = {i: slugify(item.p.identifier) for i, item in items}
     taken: set[str] = set()
     for chunk in _chunks(sorted(set(bases.values()))):
         taken.update(ctx.session.scalars(select(Project.code).where(Project.code.in_(chunk))))
-    ready: list[tuple[int, Activity, Mapped, Any]] = []
+    ready: list[tuple[int, Item, Any]] = []
     # check_project remembers what each rule said of a value (a country, a date, a participants list)
     # across the batch: no programme, industry or source changes while it is checked.
     memo: dict[Any, Any] = {}
-    _known_refs(run, {p.ref.strip() for _, a in items for p in a.participants if p.ref and p.ref.strip()})
-    for i, a in items:
-        code = bases[i] if bases[i] not in taken else _free_code(run, a.identifier, taken)
+    _known_refs(run, {ref for _, item in items for *_, ref in item.p.participants if ref is not None})
+    for i, item in items:
+        code = bases[i] if bases[i] not in taken else _free_code(run, item.p.identifier, taken)
         taken.add(code)
-        mapped = map_activity(run, a, code, None)
-        if not a.valid:
+        spec = project_spec(run, item, code, None)
+        if not item.valid:
             outcomes[i] = None
             continue
         try:
-            checked = check_project(ctx, mapped.spec, memo)
+            checked = check_project(ctx, spec, memo)
         except InvalidInput as exc:
-            refusal(a, exc)
+            refusal(item, exc)
             outcomes[i] = None
             continue
-        ready.append((i, a, mapped, checked))
+        ready.append((i, item, checked))
     if not ready:
         return outcomes
     org_ids = _organisation_ids(run, [p for *_, checked in ready for p in checked.participants])
-    source_ids = _source_ids(run, [d for _, _, mapped, _ in ready for d in mapped.documents])
+    source_ids = _source_ids(run, [d for _, item, _ in ready for d in item.p.documents])
     now = utcnow()
     rows, firsts = [], []
-    for _, a, mapped, checked in ready:
-        first = _first_status(a)
+    for _, item, checked in ready:
+        first = _first_status(item)
         firsts.append(first)
-        rows.append({**checked.fields, "iati": mapped.iati, "narratives": mapped.narratives, "version": 1,
+        rows.append({**checked.fields, "iati": item.p.iati, "narratives": item.p.narratives, "version": 1,
                      "created_at": now, "updated_at": now, "status": first[0] if first else None,
                      "status_effective": first[1].code if first else None,
                      "status_start": first[1].start if first else None})
     snap_keys = [c.key for c in _table(Project).columns if c.key not in ("iati", "narratives")]
     ids = insert_rows(ctx.session, Project, rows, returning=True)
     children: dict[str, list[dict[str, Any]]] = {name: [] for name in (
-        "sectors", "participants", "locations", "tags", "finance", "documents", "events")}
+        "sectors", "participants", "locations", "tags", "documents", "events")}
+    finance: list[tuple[Any, ...]] = []
     audits: list[dict[str, Any]] = []
-    for pid, row, first, (i, a, mapped, checked) in zip(ids, rows, firsts, ready, strict=True):
+    for pid, row, first, (i, item, checked) in zip(ids, rows, firsts, ready, strict=True):
+        p = item.p
         outcomes[i] = "created"
         children["sectors"] += [{"project_id": pid, "dac_code": c, "percent": pct} for c, pct in checked.sectors]
         children["participants"] += [
-            {"project_id": pid, "organisation_id": org_ids[(p.name.strip(), p.iati_ref)], "role": p.role,
-             "version": 1, "created_at": now, "updated_at": now} for p, _ in checked.participants]
+            {"project_id": pid, "organisation_id": org_ids[(x.name.strip(), x.iati_ref)], "role": x.role,
+             "version": 1, "created_at": now, "updated_at": now} for x, _ in checked.participants]
         children["locations"] += [{**v, "project_id": pid, "version": 1, "created_at": now, "updated_at": now}
                                   for v in checked.location_values]
         children["tags"] += [{"project_id": pid, "vocabulary": v, "code": c, "name": n, "percent": pct}
-                             for v, c, n, pct in mapped.tags]
-        children["finance"] += [{**r, "project_id": pid, "version": 1, "created_at": now, "updated_at": now}
-                                for r in mapped.finance]
-        docs = [(source_ids[d["url"]], d["category"], n) for n, d in enumerate(mapped.documents)]
+                             for v, c, n, pct in _tag_values(item.tags)]
+        finance += [(*r, pid) for r in p.finance]
+        docs = [(source_ids[d[0]], d[7], n) for n, d in enumerate(p.documents)]
         children["documents"] += [{"project_id": pid, "source_id": s, "category": c, "position": n} for s, c, n in docs]
         # As register_project records it: the columns (IATI JSON not yet set) and the children.
         snap = {k: _as_json(row.get(k)) for k in snap_keys}
-        snap.update(id=pid, iati={}, narratives={}, **audit.jsonable(_audit_children(checked)))
+        snap.update(id=pid, iati={}, narratives={}, **_audit_children(checked))
         audits.append(_audit_row(ctx, "create", "project", row["code"], None, snap))
         # A new project's import event says what it brought; digests only matter for what changes.
         after: dict[str, Any] = {}
-        fin = mapped.finance
-        if fin:
-            after["finance"] = [len(fin)]
-        if mapped.tags:
-            after["tags"] = [len(mapped.tags)]
+        if p.finance:
+            after["finance"] = [len(p.finance)]
+        if item.tags:
+            after["tags"] = [len(item.tags)]
         if docs:
             after["documents"] = [s for s, _, _ in docs]
         if first:
@@ -261,13 +453,18 @@ def create_many(run: ImportRun, items: list[tuple[int, Activity]]) -> dict[int, 
                                        "claim_id": None})
             after["status"] = status
         audits.append(_audit_row(ctx, "import", "project", row["code"], None,
-                                 {**after, "file": a.source, "line": a.line}))
-        run.counts["finance_records"] += len(fin)
+                                 {**after, "file": p.source, "line": p.line}))
+        run.counts["finance_records"] += len(p.finance)
         run.counts["documents"] += len(docs)
     for name, model in (("sectors", ProjectSector), ("participants", Participant), ("locations", Location),
-                        ("tags", ProjectTag), ("finance", FinanceRecord), ("documents", ProjectDocument)):
+                        ("tags", ProjectTag)):
         if children[name]:
             insert_rows(ctx.session, model, children[name])
+    if finance:
+        insert_tuples(ctx.session, FinanceRecord, (*FINANCE_COLUMNS, "project_id"), finance,
+                      constants={"version": 1, "created_at": now, "updated_at": now}, days=FINANCE_DAYS)
+    if children["documents"]:
+        insert_rows(ctx.session, ProjectDocument, children["documents"])
     events = children["events"]
     code_by_id = {pid: row["code"] for pid, row in zip(ids, rows, strict=True)}
     if events:
@@ -276,7 +473,7 @@ def create_many(run: ImportRun, items: list[tuple[int, Activity]]) -> dict[int, 
             code = code_by_id[event["project_id"]]
             audits.append(_audit_row(ctx, "status", "project", code, {"status": None, "status_effective": None},
                                      {"status": event["status"], "status_effective": event["effective"],
-                                      "event": audit.jsonable({**event, "id": event_id})}))
+                                      "event": {k: _as_json(v) for k, v in {**event, "id": event_id}.items()}}))
         run.counts["status_events"] += len(events)
     insert_rows(ctx.session, AuditEvent, audits)
     return outcomes
@@ -306,41 +503,83 @@ def _table(model: type[Any]) -> Table:
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], returning: bool = False) -> list[int]:
     """Insert rows (dicts with the same keys) into a model's table; with ``returning``, their new
-    ids in order. On SQLite the rows go to the driver's executemany as tuples, each column's own bind
-    processor applied once per column (SQLAlchemy's per-row parameter handling costs more than the
-    insert), and new ids are given explicitly: the import holds the write lock, and SQLite would
-    give the same ones (max + 1, no table uses AUTOINCREMENT). Elsewhere a Core executemany."""
+    ids in order (see :func:`insert_tuples`)."""
+    if not rows:
+        return []
+    same = rows[0].keys()
+    if "id" in same or not all(r.keys() == same for r in rows):
+        return _insert_core(session, _table(model), rows, returning)
+    return insert_tuples(session, model, tuple(same), [tuple(r.values()) for r in rows], returning)
+
+
+def insert_tuples(session: Session, model: type[Any], keys: tuple[str, ...], rows: list[tuple[Any, ...]],
+                  returning: bool = False, constants: dict[str, Any] | None = None,
+                  days: Collection[str] = ()) -> list[int]:
+    """Insert rows (tuples of the columns ``keys``, plus ``constants``, the same in every row) into
+    a model's table; the columns in ``days`` hold day numbers (``date.toordinal``). With
+    ``returning``, the new ids in order.
+
+    On SQLite the rows go to the driver's executemany, each column's bind processor applied once
+    per distinct value (SQLAlchemy's per-row parameter handling costs more than the insert), and new
+    ids are given explicitly: the import holds the write lock, and SQLite would give the same ones
+    (max + 1, no table uses AUTOINCREMENT). Elsewhere a Core executemany."""
     if not rows:
         return []
     table = _table(model)
     conn = session.connection()
     dialect = conn.dialect
-    keys = list(rows[0])
-    same = rows[0].keys()
-    if dialect.name != "sqlite" or "id" in same or not all(r.keys() == same for r in rows):
-        return _insert_core(session, table, rows, returning)
+    constants = constants or {}
+    n = len(rows)
+    columns = dict(zip(keys, zip(*rows, strict=True), strict=True))
+    if dialect.name != "sqlite":
+        return _insert_core(session, table, _dicts(keys, rows, columns, constants, days), returning)
     ids: list[int] = []
+    names = (*keys, *constants)
     if returning:
         first = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-        ids = list(range(first, first + len(rows)))
-        keys.append("id")
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or ())
-    columns: list[Sequence[Any]] = []
+        ids = list(range(first, first + n))
+        names = (*names, "id")
+    statement, order = _sqlite_insert(table, names, dialect)
+    values: list[Sequence[Any]] = []
     for name in order:
         column = table.c[name]
-        if name == "id" and returning:
-            values: Sequence[Any] = ids
-        elif name in rows[0]:
-            values = [r[name] for r in rows]
-        elif column.default is not None and column.default.is_scalar:
-            values = [column.default.arg] * len(rows)  # type: ignore[attr-defined]
-        else:  # a default computed per row: let SQLAlchemy do it
-            return _insert_core(session, table, rows, returning)
         process = _processor(column, dialect)
-        columns.append(values if process is None else _processed(process, values))
-    conn.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))
+        if name == "id" and returning:
+            values.append(ids)
+        elif name in constants:
+            value = constants[name]
+            values.append([value if process is None else process(value)] * n)
+        elif name in columns:
+            values.append(_processed(process, columns[name], name in days))
+        elif column.default is not None and column.default.is_scalar:
+            value = column.default.arg  # type: ignore[attr-defined]
+            values.append([value if process is None else process(value)] * n)
+        else:  # a default computed per row: let SQLAlchemy do it
+            return _insert_core(session, table, _dicts(keys, rows, columns, constants, days), returning)
+    conn.exec_driver_sql(statement, list(zip(*values, strict=True)))
     return ids
+
+
+_SQLITE_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[str]]] = {}
+
+
+def _sqlite_insert(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[str, list[str]]:
+    """The INSERT statement of these columns and the order of its parameters, compiled once."""
+    key = (table.name, names)
+    found = _SQLITE_INSERTS.get(key)
+    if found is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+        found = _SQLITE_INSERTS[key] = (compiled.string, list(compiled.positiontup or ()))
+    return found
+
+
+def _dicts(keys: tuple[str, ...], rows: list[tuple[Any, ...]], columns: dict[str, tuple[Any, ...]],
+           constants: dict[str, Any], days: Collection[str]) -> list[dict[str, Any]]:
+    """The rows as dicts, with dates for day numbers, for a Core insert."""
+    if days:
+        columns = {k: tuple(map(_day, v)) if k in days else v for k, v in columns.items()}
+        rows = list(zip(*columns.values(), strict=True))
+    return [{**dict(zip(keys, r, strict=True)), **constants} for r in rows]
 
 
 def _insert_core(session: Session, table: Table, rows: list[dict[str, Any]], returning: bool) -> list[int]:
@@ -351,10 +590,20 @@ def _insert_core(session: Session, table: Table, rows: list[dict[str, Any]], ret
     return []
 
 
-def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> Sequence[Any]:
-    """A column through its bind processor, each distinct value once when the values can be
-    hashed (timestamps, dates, codes repeat on every row). Values equal in type and value bind
-    alike: Amount writes 1.50 and 1.5 both as 1.5."""
+def _processed(process: Callable[[Any], Any] | None, values: Sequence[Any], days: bool = False) -> Sequence[Any]:
+    """A column through its bind processor (day numbers made dates first, with ``days``), each
+    distinct value once when the values can be hashed (timestamps, dates, codes repeat on every
+    row). Values equal in type and value bind alike: Amount writes 1.50 and 1.5 both as 1.5."""
+    if process is not None and getattr(process, "json", False):
+        return list(map(process, values))  # dicts and lists: nothing to remember them by
+    if days:
+        bind = process
+
+        def process(value: Any) -> Any:
+            day = _day(value)
+            return day if bind is None or day is None else bind(day)
+    if process is None:
+        return values
     keys = list(zip(map(type, values), values, strict=True))  # by type too: True == 1, Decimal("1.5") == 1.5
     try:
         distinct = dict(zip(keys, values, strict=True))
@@ -383,6 +632,7 @@ def _processor(column: Any, dialect: Any) -> Any:
             return "".join(encode(value, 0)) if value else ("{}" if value.__class__ is dict else "[]")
         return process(value)
 
+    to_json.json = True  # type: ignore[attr-defined]
     return to_json
 
 
@@ -392,8 +642,9 @@ _ENCODE = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_asc
 
 
 def _audit_children(checked: Any) -> dict[str, Any]:
-    """What register_project records of a project's children in its audit event."""
-    return {"sectors": {c: p for c, p in checked.sectors},
+    """What register_project records of a project's children in its audit event, as audit.jsonable
+    gives it (names and roles are text)."""
+    return {"sectors": {c: _as_json(p) for c, p in checked.sectors},
             "participants": [{"name": p.name, "role": p.role} for p, _ in checked.participants],
             "locations": [v["name"] for v in checked.location_values]}
 
@@ -454,22 +705,18 @@ def _organisation_ids(run: ImportRun, wanted: list[tuple[ParticipantSpec, str | 
     return result
 
 
-def _source_ids(run: ImportRun, docs: list[dict[str, Any]]) -> dict[str, int]:
+def _source_ids(run: ImportRun, docs: list[Document]) -> dict[str, int]:
     """Source ids for document links by URL: the registered source with that URL, or a new one."""
     session = run.ctx.session
-    missing = sorted({d["url"] for d in docs} - set(run.sources))
+    missing = sorted({d[0] for d in docs} - set(run.sources))
     for chunk in _chunks(missing):
         for sid, url in session.execute(select(Source.id, Source.url).where(Source.url.in_(chunk)).order_by(Source.id)):
             run.sources.setdefault(url, sid)
     now = utcnow()
     new: dict[str, dict[str, Any]] = {}
     for d in docs:
-        if d["url"] not in run.sources and d["url"] not in new:
-            new[d["url"]] = {"title": d["title"], "url": d["url"], "media_type": d["format"],
-                             "language": d["language"], "published": d["published"], "known_from": d["known_from"],
-                             "publisher": d["publisher"], "kind": "official",
-                             "note": "a document-link of an IATI activity", "version": 1, "created_at": now,
-                             "updated_at": now}
+        if d[0] not in run.sources and d[0] not in new:
+            new[d[0]] = {**_source_values(d), "version": 1, "created_at": now, "updated_at": now}
     if new:
         rows = list(new.values())
         ids = insert_rows(session, Source, rows, returning=True)
