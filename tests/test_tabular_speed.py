@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_tabular import write_csv
 
 from cooptrack.formats.tabular import read_sheet
@@ -17,8 +17,18 @@ from cooptrack.services import audit
 from cooptrack.services.context import Context
 from cooptrack.services.datasets import demo_path, load_dataset, read_dataset
 from cooptrack.services.tabular import import_projects
-from cooptrack.services.tabular_store import _bound, _Snapshot, json_text, json_texts
-from cooptrack.store.models import AuditEvent, Project, ProjectSector
+from cooptrack.services.tabular_store import (
+    _bound,
+    _joined,
+    _literal,
+    _literal_of,
+    _new_ids,
+    _numbered,
+    _Snapshot,
+    json_text,
+    json_texts,
+)
+from cooptrack.store.models import AuditEvent, Organisation, Project, ProjectSector
 from cooptrack.store.types import Amount
 
 VALUES: list[Any] = [None, "KAZ", "Ünïcode \"quoted\" \\ text", 0, 7, True, False, Decimal("60"), Decimal("60.0"),
@@ -72,6 +82,82 @@ def test_bound_converts_each_value_as_one_by_one():
     assert list(_bound(repr, mixed)) == [repr(v) for v in mixed]  # equal values of other types are not merged
     same: list[Any] = [{}, {}, [], ["a"], None]
     assert list(_bound(json.dumps, same)) == [json.dumps(v) for v in same]
+
+
+def test_texts_and_bound_values_remembered_across_batches_as_made_each_time():
+    """A column's JSON texts and bound values, kept from batch to batch, are what each batch
+    alone gives: equal values of other types (True and 1) or digits (60 and 60.0) never stand
+    for one another."""
+    batches: list[list[Any]] = [[True, None, True], [1, 1, None], [Decimal("60"), Decimal("60")],
+                                [Decimal("60.0"), None], [date(2020, 1, 1)] * 3, ["a", "b", "a"], ["b", None]]
+    texts: dict[type, dict[Any, str]] = {}
+    for batch in batches:
+        assert json_texts(batch, texts) == [_reference(v) for v in batch], batch
+    bound: dict[type, dict[Any, Any]] = {}
+    for batch in batches:
+        assert list(_bound(repr, batch, bound)) == [repr(v) for v in batch], batch
+
+
+def test_a_literal_stores_what_binding_stores():
+    """Values written into an INSERT as literals are stored as bound parameters are, in columns
+    of each affinity the store's tables have (JSON and DATETIME columns have NUMERIC affinity)."""
+    import sqlite3
+
+    values: list[Any] = [None, 0, -5, 2**62, "", "it's", "Ünïcode", "0012", "1.50", "1e3", "2019-04-22",
+                         '{"a": 1}', " 7 "]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (way TEXT, i INTEGER, v VARCHAR(10), n NUMERIC, j JSON, d DATETIME, b BLOB)")
+    for value in values:
+        literal = _literal(value)
+        assert literal is not None
+        conn.execute("INSERT INTO t VALUES ('bound', ?, ?, ?, ?, ?, ?)", [value] * 6)
+        conn.execute(f"INSERT INTO t VALUES ('literal', {', '.join([literal] * 6)})")
+        rows = conn.execute("SELECT i, typeof(i), v, typeof(v), n, typeof(n), j, typeof(j), d, typeof(d), b, "
+                            "typeof(b) FROM t ORDER BY way").fetchall()
+        assert rows[0] == rows[1], value
+        conn.execute("DELETE FROM t")
+    assert _literal(1.5) is None and _literal("nul\x00") is None and _literal(b"x") is None
+    assert _literal_of([1, 1.0]) is None and _literal_of([1, 2]) is None and _literal_of([None, None]) == "NULL"
+    assert _literal_of(["it's"] * 3) == "'it''s'"
+
+
+def test_lists_numbered_by_their_elements_not_their_values():
+    a, b = ("21020", Decimal("60")), ("21020", Decimal("60.0"))
+    first, again = [a], [a]
+    distinct, places = _numbered([first, [b], again, [], [], [a, b]])
+    assert distinct == [[a], [b], [], [a, b]] and distinct[0] is first and places == [0, 1, 0, 2, 2, 3]
+
+
+def test_snapshot_pieces_joined_with_the_ids_are_its_texts():
+    keys = ("id", "code", "note", "event_id", "version")
+    snapshot = _Snapshot(keys, {"version": 2, "note": "100%"})
+    columns = {"code": json_texts(["a%s", "b"]), "id": json_texts([7, 8]), "event_id": json_texts([70, 80])}
+    pieces = snapshot.pieces(columns, ("id", "event_id"), 2)
+    assert _joined(pieces, [7, 8], [70, 80]) == snapshot.texts(columns)
+    assert [p[0] for p in pieces] == ['{"id": ', '{"id": ']
+
+
+def test_new_ids_numbered_in_order_or_read_back(store):
+    """Rows inserted one after the other take the next ids; when they did not (another row took
+    one between), the ids are read back."""
+    table = Organisation.__table__
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def add(session: Any, names: list[str], ids: list[int | None]) -> None:
+        for name, given in zip(names, ids, strict=True):
+            values = {"name": name, "aliases": [], "version": 1, "created_at": now, "updated_at": now}
+            session.execute(table.insert().values(**values, **({"id": given} if given else {})))
+
+    with store.write() as session:
+        ctx = Context(session, "tester")
+        before = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+        add(session, ["o1", "o2", "o3"], [None, None, None])
+        assert _new_ids(ctx, table.c.name, table.c.id, ["o1", "o2", "o3"], before) == {
+            "o1": before + 1, "o2": before + 2, "o3": before + 3}
+        before += 3
+        add(session, ["o4", "o5", "o6"], [before + 1, before + 3, before + 4])  # a gap
+        assert _new_ids(ctx, table.c.name, table.c.id, ["o4", "o5", "o6"], before) == {
+            "o4": before + 1, "o5": before + 3, "o6": before + 4}
 
 
 HEADER = ["id", "title", "programme", "host_country", "partner_country", "value", "currency", "value_date",

@@ -48,6 +48,9 @@ class Sheet:
     rows: Iterator[tuple[int, list[Cell]]]
     findings: list[Finding] = field(default_factory=list)  # problems found while opening
     blank_rows: int = 0
+    # A CSV file's decoded text, from which ``csv_sheet`` makes the same sheet again (a second
+    # process reading the rows: services/tabular_pipeline.py); None for a workbook.
+    text: str | None = None
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -116,10 +119,17 @@ def _read_csv(path: Path, encoding: str | None) -> Sheet:
     if not text.strip():
         raise _refuse(f"{path.name} is empty; it needs a header row (see `cooptrack template projects`)",
                       path.name, "empty_file")
+    return csv_sheet(path.name, text)
+
+
+def csv_sheet(name: str, text: str) -> Sheet:
+    """The sheet of a CSV file's decoded ``text`` (not empty), named ``name``."""
     csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
     numbered = ((i, [c.strip() or None for c in cells]) for i, cells in enumerate(reader, start=1))
-    return _split_header(path.name, numbered, [])
+    sheet = _split_header(name, numbered, [])
+    sheet.text = text
+    return sheet
 
 
 def _split_header(name: str, numbered: Iterator[tuple[int, list[Cell]]], findings: list[Finding]) -> Sheet:

@@ -1,5 +1,5 @@
 """Projects as spreadsheet rows: the template's columns, import (every row checked by
-``check_project`` before anything is written, then upserted by id), and export.
+``check_project``, upserted by id, all or nothing), and export.
 
 One row is one project. Columns left out of a file keep the registered values of the
 projects it updates; an empty cell clears the value. ``status`` and ``status_date`` record a
@@ -9,7 +9,7 @@ status event when the status differs from the project's current one.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -45,7 +45,7 @@ from cooptrack.services.projects import (
     check_project,
     upsert_project,
 )
-from cooptrack.services.tabular_store import Registered, create_many, load_registered
+from cooptrack.services.tabular_store import NewRows, Registered, create_many, load_registered, new_rows
 from cooptrack.store.models import Industry, Participant, Programme, Project, Source
 from cooptrack.store.types import plain
 
@@ -253,6 +253,18 @@ class _Row:
     checked: Any = None  # check_project's result
 
 
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """A row written through ``upsert_project`` (a registered project that changes; with
+    ``bulk=False``, every row), then its status event when ``status_change``."""
+
+    number: int
+    spec: ProjectSpec
+    status: str | None
+    status_date: str | None
+    status_change: bool
+
+
 @dataclass
 class ImportResult:
     report: Report
@@ -262,13 +274,18 @@ class ImportResult:
 
 class _Cells:
     """The template's cell syntaxes (dates, lists, sectors, participants, status), each distinct
-    text of a column parsed once per import: the same text gives the same value and findings."""
+    text of a column parsed once per import: the same text gives the same value and findings.
+    ``present``: the columns a row can fill (the others are always empty)."""
 
-    def __init__(self) -> None:
-        # Per column: its parser, the value of an empty cell, whether a refused text stays as
-        # written, and what each text gave.
+    def __init__(self, present: Iterable[str] = NAMES) -> None:
+        present = set(present)
+        # Per column a row can fill: its parser, the value of an empty cell, whether a refused
+        # text stays as written, and what each text gave.
         self.columns = [(name, func, default, kept, dict[str, tuple[Any, tuple[Finding, ...]]]())
-                        for name, func, default, kept in _PARSED]
+                        for name, func, default, kept in _PARSED if name in present]
+        # A row's texts before its cells are read: the columns no row fills already parsed.
+        self.blank: dict[str, Any] = dict.fromkeys(NAMES)
+        self.blank.update({name: default for name, _, default, _ in _PARSED if name not in present})
         self.periods: dict[str, Period] = {}  # status dates, parsed again to write them
 
 
@@ -305,8 +322,17 @@ _PARSED: tuple[tuple[str, Any, Any, bool], ...] = (
 )
 
 
+def _text(cell: Cell) -> str | None:
+    """A cell's text as a row is read: formula escape undone, stripped, None when empty."""
+    if not cell:
+        return None
+    if cell[0] == "'":
+        cell = unescape_formula(cell)
+    return cell.strip() or None
+
+
 def _spec(cells: dict[str, Cell], locations: list[LocationSpec], findings: list[Finding], parse: _Cells) -> _Row:
-    text: dict[str, Any] = dict.fromkeys(NAMES)
+    text: dict[str, Any] = parse.blank.copy()
     for name, cell in cells.items():  # the text of each cell: formula escape undone, stripped, None when empty
         if cell:
             if cell[0] == "'":
@@ -367,14 +393,50 @@ def _names(ctx: Context) -> tuple[dict[int, str], dict[int, str], dict[int, str]
     return programmes, industries, _source_codes(ctx)
 
 
+@dataclass
+class Known:
+    """What checking a file's rows needs from the database, read before any row is checked:
+    the registered projects the file names, the names of their programmes, industries and
+    sources, and the project holding each IATI identifier the rows can carry. (Programmes and
+    sources named by id are looked up by ``check_project`` itself.)"""
+
+    registered: dict[str, Registered]
+    names: _Names
+    owners: dict[str, str]  # IATI identifier -> code of the project registered with it
+
+
+def column_texts(raw: Sequence[tuple[int, list[Cell]]], mapped: Sequence[str | None], name: str) -> set[str]:
+    """The distinct texts of column ``name`` in ``raw`` (as a row's cells are read by ``_spec``)."""
+    if name not in mapped:
+        return set()
+    at = mapped.index(name)
+    return {text for _, cells in raw if len(cells) > at and (text := _text(cells[at]))}
+
+
+def load_known(ctx: Context, mapped: Sequence[str | None], raw: Sequence[tuple[int, list[Cell]]]) -> Known:
+    code_at = mapped.index("id")
+    registered = load_registered(
+        ctx, sorted({c for _, cells in raw if len(cells) > code_at and (c := cells[code_at])}))
+    identifiers = column_texts(raw, mapped, "iati_identifier")
+    identifiers.update(i for project in registered.values() if (i := project.fields["iati_identifier"]))
+    return Known(registered, _names(ctx) if registered else ({}, {}, {}), _iati_owners(ctx, sorted(identifiers)))
+
+
 def import_projects(ctx: Context, sheet: Sheet, dry_run: bool = False, max_findings: int = 100,
-                    bulk: bool = True) -> ImportResult:
-    """Check every row, then (only if no row has an error, and not ``dry_run``) write them
-    all. The counts say what was (or, in a dry run, would be) created, updated, unchanged.
-    ``bulk=False`` creates new projects one by one through ``upsert_project`` (slower; the
-    reference the bulk path is tested against)."""
+                    bulk: bool = True, pipeline_bytes: int | None = None) -> ImportResult:
+    """Check every row and (not in a ``dry_run``) write them, all or nothing: one refused row
+    anywhere means nothing is written. The rows are written into the transaction as they are
+    checked, until a row is refused; the rest are still checked for every finding, then the
+    writes are rolled back. The counts say what was (or, in a dry run, would be) created,
+    updated, unchanged. ``bulk=False`` creates new projects one by one through
+    ``upsert_project`` (slower; the reference the bulk path is tested against).
+
+    A CSV sheet of ``pipeline_bytes`` or more (None: the COOPTRACK_TABULAR_PIPELINE_BYTES
+    environment variable, else ``tabular_pipeline.PIPELINE_BYTES``; negative: never) naming few
+    registered projects is read and checked by a second process while this one writes
+    (services/tabular_pipeline.py): the same findings, counts and writes."""
     with _collector_paused():
-        return _import(ctx, sheet, dry_run, max_findings, bulk)
+        return _import(ctx, sheet, dry_run, max_findings, bulk, pipeline_bytes)
 
 
 @contextmanager
@@ -392,7 +454,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _import(ctx: Context, sheet: Sheet, dry_run: bool, max_findings: int, bulk: bool) -> ImportResult:
+def _import(ctx: Context, sheet: Sheet, dry_run: bool, max_findings: int, bulk: bool,
+            pipeline_bytes: int | None) -> ImportResult:
+    from cooptrack.services import tabular_pipeline
+
     report = Report(limit=max_findings)
     result = ImportResult(report, {"created": 0, "updated": 0, "unchanged": 0, "refused": 0})
     mapped, header_findings = match_header(sheet.header, NAMES, REQUIRED, sheet.name)
@@ -400,112 +465,207 @@ def _import(ctx: Context, sheet: Sheet, dry_run: bool, max_findings: int, bulk: 
     report.extend(header_findings)
     if header_findings:
         return result
-    raw = list(sheet.rows)
-    result.blank_rows = sheet.blank_rows
-    report.extend(sheet.findings[len(report.findings):])  # formulas found while reading the rows
-    index = [(i, name) for i, name in enumerate(mapped) if name]
-    kept = [name for name in NAMES if name not in mapped]  # registered values stay
-    index_names = [name for _, name in index]
-    pick = itemgetter(*(i for i, _ in index))  # two at least: id and title are required
-    width = len(mapped)
-    pad: list[Cell] = [None] * width
-    code_at = mapped.index("id")
-    registered = load_registered(
-        ctx, sorted({c for _, cells in raw if len(cells) > code_at and (c := cells[code_at])}))
-    names = _names(ctx) if registered else ({}, {}, {})
-    rows: list[_Row] = []
-    first_seen: dict[str, int] = {}
-    iati_seen: dict[str, tuple[int, str]] = {}
-    parse, memo = _Cells(), dict[Any, Any]()
-    for number, cells in raw:
-        if report.truncated:
-            break
+    piped = bulk and tabular_pipeline.wanted(sheet, pipeline_bytes)
+    # Started first when the file likely names few registered projects (the register is small
+    # beside it): it starts up while this process reads the rows and what the checks need.
+    reader = tabular_pipeline.start(sheet) if piped and tabular_pipeline.likely(ctx, sheet) else None
+    try:
+        raw = list(sheet.rows)
+        result.blank_rows = sheet.blank_rows
+        report.extend(sheet.findings[len(report.findings):])  # formulas found while reading the rows
+        facts = load_known(ctx, mapped, raw)
+        writer = _Writer(ctx, result, sheet.name, dry_run)
+        if piped and reader is None and tabular_pipeline.worth(facts, raw):
+            reader = tabular_pipeline.start(sheet)
+        if reader is not None and tabular_pipeline.worth(facts, raw):
+            reader.run(ctx, facts, mapped, raw, report, result.summary, writer)
+        else:
+            checker = _Checker(ctx, sheet.name, mapped, report, result.summary, facts, bulk, writer.memo, CHUNK_ROWS)
+            for kind, payload in checker.run(raw):
+                writer.write(kind, payload)
+        writer.finish()
+    finally:
+        if reader is not None:
+            reader.close()
+    return result
+
+
+CHUNK_ROWS = 5000  # new projects inserted together
+
+
+class _Checker:
+    """A file's rows checked in order, every finding into ``report``, and meanwhile what may be
+    written: ``run`` yields ("upserts", [Upsert, ...]) and ("creates", NewRows) for as long
+    as no row has been refused, so that the writes can go into the import's transaction while
+    the rest is checked. They come in the order checking every row first would write them: the
+    registered projects that change, in the file's order (once the last row naming a registered
+    project is checked), then the new projects, ``chunk_rows`` at a time.
+
+    It needs no database but for the programmes and sources ``check_project`` looks up through
+    ``ctx`` (remembered in ``memo``): the process reading a file runs it too, with those lookups
+    made beforehand (services/tabular_pipeline.py)."""
+
+    def __init__(self, ctx: Context, source: str, mapped: Sequence[str | None], report: Report,
+                 counts: dict[str, int], facts: Known, bulk: bool, memo: dict[Any, Any], chunk_rows: int) -> None:
+        self.ctx, self.source, self.report, self.counts = ctx, source, report, counts
+        self.facts, self.bulk, self.memo, self.chunk_rows = facts, bulk, memo, chunk_rows
+        index = [(i, name) for i, name in enumerate(mapped) if name]
+        self.names = [name for _, name in index]
+        self.pick = itemgetter(*(i for i, _ in index))  # two at least: id and title are required
+        self.pad: list[Cell] = [None] * len(mapped)
+        self.kept = [name for name in NAMES if name not in mapped]  # registered values stay
+        self.width = len(mapped)
+        self.code_at = mapped.index("id")
+        self.parse = _Cells([*self.names, *(self.kept if facts.registered else ())])
+        self.first_seen: dict[str, int] = {}
+        self.iati_seen: dict[str, tuple[int, str]] = {}
+
+    def run(self, raw: Iterable[tuple[int, list[Cell]]]) -> Iterator[tuple[str, Any]]:
+        """``raw``: the numbered rows, read as they are checked (when the file names no
+        registered project; else read first, to find the last row naming one)."""
+        report, counts, registered = self.report, self.counts, self.facts.registered
+        code_at = self.code_at
+        last = -1
+        if registered:
+            raw = list(raw)
+            last = max((i for i, (_, cells) in enumerate(raw) if len(cells) > code_at and cells[code_at] in registered),
+                       default=-1)
+        upserts: list[Upsert] = []
+        fresh: list[_Row] = []
+        writing = self.bulk  # without bulk, every row is written one by one once all are checked
+        taken = False  # a row's IATI identifier is registered with another project (reported at the end)
+        for i, (number, cells) in enumerate(raw):
+            if report.truncated:
+                break
+            row, findings = self._check(number, cells)
+            iati = row.spec.iati_identifier
+            taken = taken or bool(iati and self.facts.owners.get(iati, row.spec.code) != row.spec.code)
+            if findings:
+                counts["refused"] += 1
+                report.extend([replace(f, row=number, source=self.source, field=_column(f.field, f.message))
+                               for f in findings])
+                continue
+            project = row.registered
+            status_change = bool(row.status and row.status != (project.status if project else None))
+            if project is None and self.bulk:
+                fresh.append(row)
+            elif project is not None and not status_change and project.unchanged(row.checked):
+                counts["unchanged"] += 1
+            else:
+                upserts.append(Upsert(number, row.spec, row.status, row.status_date, status_change))
+            if writing and i >= last and (upserts or len(fresh) >= self.chunk_rows) and not taken and report.valid:
+                if upserts:
+                    yield "upserts", upserts
+                    upserts = []
+                yield from self._batches(fresh, False)
+        for iati, (number, code) in self.iati_seen.items():
+            if self.facts.owners.get(iati, code) != code:
+                counts["refused"] += 1
+                msg = (f"iati_identifier '{iati}' belongs to project '{self.facts.owners[iati]}'; an identifier "
+                       "names one project")
+                report.add(Finding("iati_identifier_taken", msg, "iati_identifier", iati, number, self.source))
+        if report.valid:
+            if upserts:
+                yield "upserts", upserts
+            yield from self._batches(fresh, True)
+
+    def _batches(self, fresh: list[_Row], last: bool) -> Iterator[tuple[str, NewRows]]:
+        """("creates", NewRows) of the new projects checked, taken from ``fresh``: as many full
+        batches as there are (``last``: and the rest)."""
+        size = self.chunk_rows
+        while len(fresh) >= size or (last and fresh):
+            yield "creates", self._batch(fresh[:size])
+            del fresh[:size]
+
+    def _check(self, number: int, cells: list[Cell]) -> tuple[_Row, list[Finding]]:
         findings: list[Finding] = []
+        width = self.width
         if len(cells) > width and any(c is not None for c in cells[width:]):
             findings.append(Finding("cells_beyond_header", f"the row has {len(cells)} cells but the header only "
                                     f"{width}: a value without a column (an unquoted ',' or ';' inside a "
                                     "value?); quote the value or remove the extra cells"))
-        given = dict(zip(index_names, pick(cells + pad if len(cells) < width else cells), strict=True))
-        project = registered.get(given.get("id") or "")
+        given = dict(zip(self.names, self.pick(cells + self.pad if len(cells) < width else cells), strict=True))
+        project = self.facts.registered.get(given["id"] or "")
         merged = given
         if project is not None:
-            merged = registered_cells(project, names, kept)
+            merged = registered_cells(project, self.facts.names, self.kept)
             merged.update(given)
-        row = _spec(merged, list(project.locations) if project else [], findings, parse)
+        row = _spec(merged, list(project.locations) if project else [], findings, self.parse)
         row.number, row.registered = number, project
         if project is not None:
             _keep_order(project, row.spec)
         code = row.spec.code
-        if code and code in first_seen:
-            findings.append(Finding("duplicate_id", f"id '{code}' is also on row {first_seen[code]}; each "
+        if code and code in self.first_seen:
+            findings.append(Finding("duplicate_id", f"id '{code}' is also on row {self.first_seen[code]}; each "
                                     "project once per file", field="id", value=code))
-        first_seen.setdefault(code, number)
+        self.first_seen.setdefault(code, number)
         try:
-            row.checked = check_project(ctx, row.spec, memo)
+            row.checked = check_project(self.ctx, row.spec, self.memo)
         except InvalidInput as exc:
             findings.extend(exc.findings)
         iati = row.spec.iati_identifier
-        if iati and iati in iati_seen and iati_seen[iati][1] != code:
+        if iati and iati in self.iati_seen and self.iati_seen[iati][1] != code:
             findings.append(Finding("duplicate_iati_identifier", f"iati_identifier '{iati}' is also on row "
-                                    f"{iati_seen[iati][0]}; each activity has one project", "iati_identifier",
+                                    f"{self.iati_seen[iati][0]}; each activity has one project", "iati_identifier",
                                     iati))
         elif iati:
-            iati_seen[iati] = (number, code)
-        rows.append(row)
-        if findings:
-            result.summary["refused"] += 1
-            report.extend([replace(f, row=number, source=sheet.name, field=_column(f.field, f.message))
-                           for f in findings])
-    owners = _iati_owners(ctx, sorted(iati_seen))
-    for iati, (number, code) in iati_seen.items():
-        if owners.get(iati, code) != code:
-            result.summary["refused"] += 1
-            msg = f"iati_identifier '{iati}' belongs to project '{owners[iati]}'; an identifier names one project"
-            report.add(Finding("iati_identifier_taken", msg, "iati_identifier", iati, number, sheet.name))
-    if report.valid:
-        _write(ctx, rows, result, sheet.name, dry_run, bulk, memo, parse.periods)
-    return result
+            self.iati_seen[iati] = (number, code)
+        return row, findings
+
+    def _batch(self, rows: list[_Row]) -> NewRows:
+        return new_rows([_first_status(r, self.parse.periods) for r in rows])
 
 
-def _write(ctx: Context, rows: list[_Row], result: ImportResult, source: str, dry_run: bool,
-           bulk: bool, memo: dict[Any, Any], periods: dict[str, Period]) -> None:
-    """Write every row inside a savepoint; roll it back on any refusal or in a dry run. New
-    projects are inserted in bulk (``bulk``); rows of registered projects go through
-    ``upsert_project`` unless nothing in them differs."""
-    report, counts = result.report, result.summary
-    savepoint = ctx.session.begin_nested()
-    fresh = []
-    for row in rows:
-        project = row.registered
-        status_change = bool(row.status and row.status != (project.status if project else None))
-        if project is None and bulk:
-            fresh.append(row)
-            continue
-        if project is not None and not status_change and project.unchanged(row.checked):
-            counts["unchanged"] += 1
-            continue
+class _Writer:
+    """Writes what the checks let through into a savepoint of the import's transaction; at the
+    end commits it, or rolls it back if any row was refused (by the checks or by a write) or in
+    a dry run."""
+
+    def __init__(self, ctx: Context, result: ImportResult, source: str, dry_run: bool) -> None:
+        self.ctx, self.result, self.source, self.dry_run = ctx, result, source, dry_run
+        self.memo: dict[Any, Any] = {}  # for check_project in upsert_project
+        self.refusals: list[Finding] = []  # by the writes: reported when every row passed the checks
+        self.refused = 0
+        self.bindings: dict[str, dict[str, Any]] = {}  # create_many's memo
+        self.savepoint = ctx.session.begin_nested()
+
+    def write(self, kind: str, payload: Any) -> None:
+        if kind == "upserts":
+            for upsert in payload:
+                self.upsert(upsert)
+        else:
+            assert kind == "creates", kind
+            if not self.refusals:  # as checked: once a write is refused, nothing more is created
+                self.result.summary["created"] += create_many(self.ctx, payload, self.bindings)
+
+    def upsert(self, row: Upsert) -> None:
+        counts = self.result.summary
         try:
-            _, outcome = upsert_project(ctx, row.spec, match_iati=False, memo=memo)
-            if status_change:
+            _, outcome = upsert_project(self.ctx, row.spec, match_iati=False, memo=self.memo)
+            if row.status_change:
                 assert row.status and row.status_date
-                add_status_event(ctx, StatusSpec(row.spec.code, row.status, row.status_date))
+                add_status_event(self.ctx, StatusSpec(row.spec.code, row.status, row.status_date))
                 outcome = "updated" if outcome == "unchanged" else outcome
             counts[outcome] += 1
         except InvalidInput as exc:
-            counts["refused"] += 1
-            report.extend([replace(f, row=row.number, source=source, field=_column(f.field, f.message))
-                           for f in exc.findings])
+            self.refused += 1
+            self.refusals.extend([replace(f, row=row.number, source=self.source, field=_column(f.field, f.message))
+                                  for f in exc.findings])
         except (AlreadyExists, NotFound) as exc:
-            counts["refused"] += 1
-            report.add(Finding(exc.code, exc.message, row=row.number, source=source))
-    if fresh and report.valid:
-        counts["created"] += create_many(ctx, [_first_status(r, periods) for r in fresh])
-    if dry_run or not report.valid:
-        savepoint.rollback()
-        if not report.valid:
-            counts.update(created=0, updated=0, unchanged=0)
-    else:
-        savepoint.commit()
+            self.refused += 1
+            self.refusals.append(Finding(exc.code, exc.message, row=row.number, source=self.source))
+
+    def finish(self) -> None:
+        report, counts = self.result.report, self.result.summary
+        if report.valid:  # the writes' own refusals, when the checks refused nothing
+            counts["refused"] += self.refused
+            report.extend(self.refusals)
+        if self.dry_run or not report.valid:
+            self.savepoint.rollback()
+            if not report.valid:
+                counts.update(created=0, updated=0, unchanged=0)
+        else:
+            self.savepoint.commit()
 
 
 def _first_status(row: _Row, periods: dict[str, Period]) -> tuple[Any, str | None, str | None, Period | None]:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Table, func, select, type_coerce
 from sqlalchemy.types import NullType
@@ -163,15 +163,30 @@ def _distinct(values: Sequence[Any]) -> tuple[set[Any], set[type]] | None:
     return (distinct, kinds) if len(kinds) <= 1 else None
 
 
-def _bound(processor: Callable[[Any], Any] | None, values: Sequence[Any]) -> Sequence[Any]:
+_Found = tuple[set[Any], set[type]] | None  # what _distinct gives
+
+
+def _bound(processor: Callable[[Any], Any] | None, values: Sequence[Any],
+           memo: dict[type, dict[Any, Any]] | None = None, found: _Found | Literal[False] = False) -> Sequence[Any]:
     """``processor`` over ``values`` (the conversion a Core ``insert()`` applies), once per
-    distinct value. Equal values of one type bind alike (Amount writes 1.50 and 1.5 both as 1.5)."""
+    distinct value: per distinct value of the batch, or (``memo``, kept across the batches of
+    one column) of the import. Equal values of one type bind alike (Amount writes 1.50 and 1.5
+    both as 1.5). ``found``: ``_distinct(values)`` when already known."""
     if processor is None:
         return values
-    found = _distinct(values)
+    if found is False:
+        found = _distinct(values)
     if found is None:
         return _bound_each(processor, values)
-    done = {v: processor(v) for v in found[0]}
+    distinct, kinds = found
+    if 2 * len(distinct) > len(values):  # mostly different: no dict
+        return list(map(processor, values))
+    if memo is None:
+        done = {v: processor(v) for v in distinct}
+    else:  # by type: True and 1 are never taken one for the other across batches either
+        done = memo.setdefault(next(iter(kinds)) if kinds else _NONE, {})
+        for v in distinct - done.keys():
+            done[v] = processor(v)
     return list(map(done.__getitem__, values))
 
 
@@ -214,16 +229,19 @@ def _iso_json(value: date) -> str:
 _JSON_OF: dict[type, Callable[[Any], str]] = {str: encode_basestring_ascii, int: int.__repr__, date: _iso_json}
 
 
-def json_texts(values: Sequence[Any]) -> list[str]:
-    """``json_text`` of each value, each distinct value's text made once. Decimals are written
-    as they are (60.0 stays "60.0", though it equals 60), so never taken from another value;
-    nor are floats and datetimes."""
-    found = _distinct(values)
+def json_texts(values: Sequence[Any], memo: dict[type, dict[Any, str]] | None = None,
+               found: _Found | Literal[False] = False) -> list[str]:
+    """``json_text`` of each value, each distinct value's text made once (``memo``: kept across
+    the batches of one column). Decimals are written as they are (60.0 stays "60.0", though it
+    equals 60), so never taken from another value; nor are floats and datetimes. ``found``:
+    ``_distinct(values)`` when already known."""
+    if found is False:
+        found = _distinct(values)
     if found is None:
         return [("[]" if kind is list else "{}") if (kind := v.__class__) in (list, dict) and not v else json_text(v)
                 for v in values]
     distinct, kinds = found
-    kind = kinds.pop() if kinds else _NONE
+    kind = next(iter(kinds)) if kinds else _NONE
     if kind is Decimal:
         return list(map(_decimal_json, values))
     if kind is float or kind is datetime:  # equal, yet written apart: -0.0 and 0.0; one instant in two zones
@@ -231,9 +249,10 @@ def json_texts(values: Sequence[Any]) -> list[str]:
     convert = _JSON_OF.get(kind) or json_text
     if None not in distinct and 2 * len(distinct) > len(values):  # mostly different: no dict
         return list(map(convert, values))
-    distinct.discard(None)
-    done = dict(zip(distinct, map(convert, distinct), strict=True))
+    done = {} if memo is None else memo.setdefault(kind, {})  # by type: True and 1 apart
     done[None] = "null"
+    missing = distinct - done.keys()
+    done.update(zip(missing, map(convert, missing), strict=True))
     return list(map(done.__getitem__, values))
 
 
@@ -243,17 +262,66 @@ class _Snapshot:
     key, filled with the JSON texts of a column of values per slot."""
 
     def __init__(self, keys: Sequence[str], shared: dict[str, Any]) -> None:
-        parts = []
+        self.keys = tuple(keys)
+        self.shared = {k: json_text(v).replace("%", "%%") for k, v in shared.items()}
         self.slots = tuple(k for k in keys if k not in shared)
-        for k in keys:
-            value = "%s" if k not in shared else json_text(shared[k]).replace("%", "%%")
-            parts.append(f"{json.dumps(k).replace('%', '%%')}: {value}")
-        self.template = "{" + ", ".join(parts) + "}"
+        self.template = self._parts(())[0][0]
+
+    def _parts(self, holes: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """The template cut where the values of ``holes`` go: each part with its slots."""
+        parts: list[tuple[str, tuple[str, ...]]] = []
+        text = "{"
+        slots: list[str] = []
+        for i, key in enumerate(self.keys):
+            text += f"{', ' if i else ''}{json.dumps(key).replace('%', '%%')}: "
+            if key in holes:
+                parts.append((text, tuple(slots)))
+                text, slots = "", []
+            elif key in self.shared:
+                text += self.shared[key]
+            else:
+                text += "%s"
+                slots.append(key)
+        parts.append((text + "}", tuple(slots)))
+        return parts
 
     def texts(self, columns: Mapping[str, Sequence[str]]) -> list[str]:
         """The snapshots, from the JSON texts of each slot's values (``columns[slot]``)."""
         template = self.template
         return [template % row for row in zip(*(columns[k] for k in self.slots), strict=True)]
+
+    def pieces(self, columns: Mapping[str, Sequence[str]], holes: Sequence[str], n: int) -> list[tuple[str, ...]]:
+        """The ``n`` snapshots' texts cut where the values of ``holes`` (in the keys' order) go:
+        ids the database gives, joined in by ``_joined``. The other slots as for ``texts``."""
+        cut = []
+        for template, slots in self._parts(holes):
+            if slots:
+                cut.append([template % row for row in zip(*(columns[k] for k in slots), strict=True)])
+            else:
+                cut.append([template % ()] * n)
+        return list(zip(*cut, strict=True))
+
+
+def _joined(pieces: Sequence[tuple[str, ...]], *ids: Sequence[int]) -> list[str]:
+    """Snapshot texts from their ``pieces`` with the ids between them (``json_text`` of an int is
+    its ``repr``)."""
+    if len(ids) == 1:
+        return [f"{a}{i}{b}" for (a, b), i in zip(pieces, ids[0], strict=True)]
+    assert len(ids) == 2
+    return [f"{a}{i}{b}{j}{c}" for (a, b, c), i, j in zip(pieces, ids[0], ids[1], strict=True)]
+
+
+def _literal(value: Any) -> str | None:
+    """A bound value as an SQLite literal that stores exactly what binding it stores (None when
+    it is better bound: another type, or a text SQL cannot hold)."""
+    if value is None:
+        return "NULL"
+    kind = value.__class__
+    if kind is int:
+        return repr(value)
+    if kind is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 class _Insert:
@@ -262,7 +330,8 @@ class _Insert:
     bind processor for the connection's dialect (``_bound``); the rows go to the driver's
     executemany through ``exec_driver_sql``, so the store sees the write as any other."""
 
-    def __init__(self, ctx: Context, model: Any, columns: Sequence[str]) -> None:
+    def __init__(self, ctx: Context, model: Any, columns: Sequence[str],
+                 memo: dict[str, dict[str, Any]] | None = None) -> None:
         table = _table(model)
         missing = {c.key for c in table.columns} - {"id"} - set(columns)
         assert not missing, f"{table.name}: columns without a value: {sorted(missing)}"
@@ -271,12 +340,15 @@ class _Insert:
         self.columns = tuple(columns)
         conn = ctx.session.connection()
         dialect = conn.dialect
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sqlite = dialect.name == "sqlite"
         quote = dialect.identifier_preparer.quote
-        self.sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-                    f"({', '.join(quote(c) for c in self.columns)}) VALUES ({', '.join([mark] * len(self.columns))})")
+        self.head = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+                     f"({', '.join(quote(c) for c in self.columns)}) VALUES ")
         self.processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                            for name in self.columns}
+        # The bound values of each column, kept across the batches of an import (``_bound``).
+        self.memo: dict[str, Any] | None = None if memo is None else memo.setdefault(table.name, {})
 
     @property
     def plain_json(self) -> bool:
@@ -291,20 +363,55 @@ class _Insert:
         processor = self.processors[name]
         return value if processor is None else processor(value)
 
-    def run(self, columns: Mapping[str, Sequence[Any]], bound: Iterable[str] = ()) -> None:
+    def run(self, columns: Mapping[str, Sequence[Any]], bound: Iterable[str] = (),
+            same: Mapping[str, Any] | None = None, found: Mapping[str, _Found] | None = None) -> None:
         """Insert the rows given as one sequence per column; the columns named in ``bound`` are
-        already converted (by ``bind`` or ``_bound``)."""
+        already converted (by ``bind`` or ``_bound``). ``same``: columns with one value for every
+        row, bound once. On SQLite a column with one value in every row (given in ``same``, or
+        found so) is written into the statement: binding a parameter per row and column costs more
+        than SQLite's own work for some tables. ``found``: ``_distinct`` of columns, when known."""
         done = set(bound)
-        values = [columns[c] if c in done else _bound(self.processors[c], columns[c]) for c in self.columns]
-        rows = list(zip(*values, strict=True))
+        fixed = {c: v if c in done else self.bind(c, v) for c, v in (same or {}).items()}
+        varying = [c for c in self.columns if c not in fixed]
+        assert varying, "at least one column must vary"
+        n = len(columns[varying[0]])
+        memo, found = self.memo, found or {}
+        values = {c: columns[c] if c in done else
+                  _bound(self.processors[c], columns[c], None if memo is None else memo.setdefault(c, {}),
+                         found.get(c, False))
+                  for c in varying}
+        literals: dict[str, str] = {}
+        if self.sqlite:
+            literals = {c: text for c, v in fixed.items() if (text := _literal(v)) is not None}
+            if n > 1:  # (one row's values stay parameters: a statement of its own for every row is no gain)
+                literals.update({c: text for c, column in values.items() if (text := _literal_of(column)) is not None})
+        sql = self.head + "(" + ", ".join(literals.get(c, self.mark) for c in self.columns) + ")"
+        params = [[fixed[c]] * n if c in fixed else values[c] for c in self.columns if c not in literals]
+        rows: list[tuple[Any, ...]] = list(zip(*params, strict=True)) if params else [()] * n  # every value written in
         conn = self.ctx.session.connection()
         for i in range(0, len(rows), 5000):
-            conn.exec_driver_sql(self.sql, rows[i:i + 5000])
+            conn.exec_driver_sql(sql, rows[i:i + 5000])
 
 
-def _new_ids(ctx: Context, key: Any, id_column: Any, keys: list[Any], after: int) -> dict[Any, int]:
-    """The ids of the rows just inserted, by their unique ``key``: the rows with ids above the
-    largest before the insert, then (should any be missing) the rest by key."""
+def _literal_of(column: Sequence[Any]) -> str | None:
+    """The SQLite literal of a column of bound values that are one value of one type in every row
+    (1 and 1.0 are equal, yet stored apart), else None."""
+    first = column[0]
+    if column.count(first) != len(column) or len(set(map(type, column))) != 1:
+        return None
+    return _literal(first)
+
+
+def _new_ids(ctx: Context, key: Any, id_column: Any, keys: Sequence[Any], after: int) -> dict[Any, int]:
+    """The ids of the rows just inserted (``keys``, their unique ``key`` in the order inserted),
+    by key. When the rows with ids above the largest before the insert are as many as were
+    inserted and their ids have no gap, they are these, numbered in order (each row of one
+    executemany takes the next id); else they are read back: the rows with ids above that
+    largest, then (should any be missing) the rest by key."""
+    n = len(keys)
+    top, count = ctx.session.execute(select(func.max(id_column), func.count()).where(id_column > after)).one()
+    if count == n and top == after + n:
+        return dict(zip(keys, range(after + 1, after + n + 1), strict=True))
     found = dict(ctx.session.execute(select(key, id_column).where(id_column > after)).tuples().all())
     missing = [k for k in keys if k not in found]
     for chunk in _chunks(missing):
@@ -340,6 +447,17 @@ _NO_STATUS = {"status": None, "status_effective": None}
 _CHILDREN = ("sectors", "participants", "locations")  # the keys _audit_extra adds to a project's snapshot
 
 
+def _project_same(now: datetime) -> dict[str, Any]:
+    """The columns of a new project that register_project sets alike on every one."""
+    return {"value_claim_id": None, "narratives": {}, "iati": {}, "created_at": now, "updated_at": now}
+
+
+def _event_same(now: datetime, actor: str) -> dict[str, Any]:
+    """The columns of a first status event that add_status_event sets alike on every one."""
+    return {"recorded_at": now, "source_id": None, "note": None, "reopen": False, "backdated": False,
+            "actor": actor, "claim_id": None}
+
+
 def _sectors_json(sectors: list[tuple[str, Decimal]]) -> str:
     """``json_text({code: percent, ...})``."""
     if not sectors:
@@ -361,138 +479,205 @@ def _participants_json(participants: list[tuple[Any, str | None]], known: dict[t
     return "[" + ", ".join(parts) + "]"
 
 
-def _locations_json(checked: _Checked) -> str:
-    return json_text([v["name"] for v in checked.location_values]) if checked.location_values else "[]"
+@dataclass
+class NewRows:
+    """New projects that passed ``check_project``, each with its first status event when it has
+    one, in columns: what ``create_many`` inserts, as the checks gave it. Made by ``new_rows`` in
+    the importing process or in the one reading the file (services/tabular_pipeline.py), where
+    it travels well: the values many rows share (dates, countries, sectors and participants
+    lists) are the same objects, pickled once."""
+
+    columns: dict[str, list[Any]]  # CHECKED_FIELDS, status, status_effective, status_start, version
+    sectors: list[list[tuple[str, Decimal]]]  # each distinct list once (``_numbered``)...
+    sectors_of: list[int]  # ...and each row's place among them
+    participants: list[list[tuple[Any, str | None]]]  # (ParticipantSpec, the organisation's country)
+    participants_of: list[int]
+    locations: list[list[str]]  # the locations' names
+
+    def __len__(self) -> int:
+        return len(self.sectors_of)
 
 
-def _audit_rows(ctx: Context, insert: _Insert, action: str, entity_ids: Sequence[str],
-                before: Sequence[str], after: Sequence[str]) -> dict[str, Sequence[Any]]:
-    """Audit events as ``audit.record`` makes them, their snapshots given as JSON text (the
-    text the JSON column's processor would make of them), the other columns bound."""
-    n = len(entity_ids)
-    if not insert.plain_json:
-        before = [insert.bind("before", json.loads(t)) for t in before]
-        after = [insert.bind("after", json.loads(t)) for t in after]
-    return {"at": [insert.bind("at", ctx.now)] * n, "actor": [ctx.actor] * n, "action": [action] * n,
-            "entity": ["project"] * n, "entity_id": entity_ids, "before": before, "after": after,
-            "request_id": [ctx.request_id] * n}
+def _numbered(lists: Sequence[list[Any]]) -> tuple[list[list[Any]], list[int]]:
+    """The distinct lists (in the order first given) and each list's place among them: lists of
+    the same elements are one (the checks give every row with one cell text the same objects:
+    check_project remembers them). Told apart by their elements' identity, never by equality:
+    Decimal("60") equals Decimal("60.0"), yet each is written as it is. (Every element lives as
+    long as ``lists``: no id is reused meanwhile.)"""
+    places: dict[tuple[int, ...], int] = {}
+    distinct: list[list[Any]] = []
+    of = []
+    for items in lists:
+        key = tuple(map(id, items))
+        place = places.get(key)
+        if place is None:
+            place = places[key] = len(distinct)
+            distinct.append(items)
+        of.append(place)
+    return distinct, of
 
 
-def _extend(columns: dict[str, list[Any]], more: dict[str, Sequence[Any]]) -> None:
-    for key, values in more.items():
-        columns.setdefault(key, []).extend(values)
-
-
-def create_many(ctx: Context, items: list[tuple[_Checked, str | None, str | None, Any]]) -> int:
-    """Insert new projects checked by ``check_project``, each with its first status event when
-    given (status, the Period code of its date, and the Period): the rows and audit events
-    ``register_project``, ``_organisation`` and ``add_status_event`` write one at a time."""
-    if not items:
-        return 0
-    ctx.session.flush()
-    now, actor = ctx.now, ctx.actor
-    n = len(items)
+def new_rows(items: Sequence[tuple[_Checked, str | None, str | None, Any]]) -> NewRows:
+    """``items``: new projects checked by ``check_project``, each with its first status event
+    when given (status, the Period code of its date, and the Period)."""
     checked = [item[0] for item in items]
+    fields = [c.fields for c in checked]
+    columns: dict[str, list[Any]] = {key: list(map(itemgetter(key), fields)) for key in CHECKED_FIELDS}
+    statuses = [item[1] for item in items]
+    columns.update({
+        "status": statuses, "status_effective": [item[2] for item in items],
+        "status_start": [period.start if period else None for period in map(itemgetter(3), items)],
+        "version": [2 if status else 1 for status in statuses]})  # created, then its status set: two versions
+    return NewRows(columns, *_numbered([c.sectors for c in checked]), *_numbered([c.participants for c in checked]),
+                   [[v["name"] for v in c.location_values] for c in checked])
+
+
+@dataclass
+class _Rendered:
+    """What ``create_many`` makes of ``NewRows`` before it needs the database: the audit
+    snapshots but for the ids the database gives, the children's rows but for the ids."""
+
+    created: list[tuple[str, ...]]  # each project's create event snapshot, cut where its id goes
+    sectors: list[tuple[int, str, Decimal]]  # (the project's place in the columns, DAC code, percent)
+    participants: list[tuple[int, str, str]]  # (the project's place, organisation name, role)
+    organisations: dict[str, str | None]  # the organisations named, each with its first mention's country
+    statuses: list[int]  # the places of the projects with a first status event
+    changed: list[tuple[str, ...]]  # their status events' audit snapshots, cut where the event's and project's ids go
+
+
+def _render(rows: NewRows, now: datetime, actor: str, memo: dict[str, Any], found: Mapping[str, _Found]
+            ) -> _Rendered:
+    """``memo``: a dict kept across the batches of one import (the JSON texts of each column's
+    values); ``found``: ``_distinct`` of the columns."""
+    n = len(rows)
+    columns = rows.columns
+
+    # The create event's snapshot: the row as registered (no status yet, version 1) and its children.
+    shared = {**_project_same(now), **_NO_STATUS, "status_start": None, "version": 1}
+    snapshot = _Snapshot((*_PROJECT, *_CHILDREN), shared)
+    texts = {key: json_texts(columns[key], memo.setdefault(key, {}), found[key])
+             for key in snapshot.slots if key in columns}
+    known = memo.setdefault("participant", {})
+    sectors = [_sectors_json(items) for items in rows.sectors]
+    participants = [_participants_json(items, known) for items in rows.participants]
+    texts["sectors"] = list(map(sectors.__getitem__, rows.sectors_of))
+    texts["participants"] = list(map(participants.__getitem__, rows.participants_of))
+    texts["locations"] = [json_text(names) if names else "[]" for names in rows.locations]
+
+    organisations: dict[str, str | None] = {}
+    for items in rows.participants:  # in the order they are first named
+        for participant, country in items:
+            organisations.setdefault(participant.name.strip(), country)
+    named = [[(x.name.strip(), x.role) for x, _ in items] for items in rows.participants]
+
+    # The status events' audit snapshots: the status set, and the event as add_status_event writes it.
+    statuses = columns["status"]
+    chosen = [i for i, status in enumerate(statuses) if status]
+    event = {"status": [statuses[i] for i in chosen], "effective": [columns["status_effective"][i] for i in chosen],
+             "effective_start": [columns["status_start"][i] for i in chosen]}
+    event_texts = {k: json_texts(v, memo.setdefault(f"event {k}", {})) for k, v in event.items()}
+    inner = _Snapshot(_EVENT, _event_same(now, actor)).pieces(event_texts, ("id", "project_id"), len(chosen))
+    outer = _Snapshot(("status", "status_effective", "event"), {}).pieces(
+        {"status": event_texts["status"], "status_effective": event_texts["effective"]}, ("event",), len(chosen))
+    return _Rendered(
+        snapshot.pieces(texts, ("id",), n),
+        [(i, code, pct) for i, place in enumerate(rows.sectors_of) for code, pct in rows.sectors[place]],
+        [(i, name, role) for i, place in enumerate(rows.participants_of) for name, role in named[place]],
+        organisations, chosen,
+        [(before + a, b, c + after) for (before, after), (a, b, c) in zip(outer, inner, strict=True)])
+
+
+def _audit_rows(insert: _Insert, entity_ids: Sequence[str], after: Sequence[str]) -> dict[str, Sequence[Any]]:
+    """The varying columns of audit events as ``audit.record`` makes them, their snapshots given
+    as JSON text (the text the JSON column's processor would make of them), ``after`` bound."""
+    if not insert.plain_json:
+        after = [insert.bind("after", json.loads(t)) for t in after]
+    return {"entity_id": entity_ids, "after": after}
+
+
+def _audit_same(ctx: Context, insert: _Insert, action: str, entity: str, before: str) -> dict[str, Any]:
+    """The columns of a group of audit events alike in each (``before``: JSON text, bound)."""
+    return {"at": ctx.now, "actor": ctx.actor, "action": action, "entity": entity,
+            "before": before if insert.plain_json else insert.bind("before", json.loads(before)),
+            "request_id": ctx.request_id}
+
+
+def create_many(ctx: Context, rows: NewRows, memo: dict[str, dict[str, Any]] | None = None) -> int:
+    """Insert new projects (``new_rows``) with their first status events: the rows and audit
+    events ``register_project``, ``_organisation`` and ``add_status_event`` write one at a time.
+    ``memo``: a dict kept across the batches of one import (what was made of each column's
+    values: bound, as JSON text)."""
+    n = len(rows)
+    if not n:
+        return 0
+    if memo is None:
+        memo = {}
+    ctx.session.flush()
+    now = ctx.now
+    found = {key: _distinct(values) for key, values in rows.columns.items()}
+    batch = _render(rows, now, ctx.actor, memo.setdefault("json", {}), found)
     audit_insert = _Insert(ctx, AuditEvent, _AUDIT_COLUMNS)
-    audits: dict[str, list[Any]] = {}
+    audits: list[tuple[dict[str, Any], dict[str, Sequence[Any]]]] = []  # (alike, varying) per group, in order
 
     # Organisations: those no participant names yet, each with its audit event.
-    names: dict[str, str | None] = {}
-    for c in checked:
-        for participant, country in c.participants:
-            names.setdefault(participant.name.strip(), country)
-    org_ids = _organisation_ids(ctx, sorted(names))
-    new_orgs = [(name, country) for name, country in names.items() if name not in org_ids]
+    org_ids = _organisation_ids(ctx, sorted(batch.organisations))
+    new_orgs = [(name, country) for name, country in batch.organisations.items() if name not in org_ids]
     if new_orgs:
         o = _table(Organisation).c
         before = _max_id(ctx, o.id)
-        m = len(new_orgs)
-        _Insert(ctx, Organisation, _but_id(_ORGANISATION)).run({
-            "name": [name for name, _ in new_orgs], "country": [country for _, country in new_orgs],
-            "kind": [None] * m, "iati_ref": [None] * m, "aliases": [[]] * m, "version": [1] * m,
-            "created_at": [now] * m, "updated_at": [now] * m})
+        _Insert(ctx, Organisation, _but_id(_ORGANISATION)).run(
+            {"name": [name for name, _ in new_orgs], "country": [country for _, country in new_orgs]},
+            same={"kind": None, "iati_ref": None, "aliases": [], "version": 1, "created_at": now, "updated_at": now})
         org_ids.update(_new_ids(ctx, o.name, o.id, [name for name, _ in new_orgs], before))
         snapshots = []
         for name, country in new_orgs:  # what audit.snapshot gives of the row
             values = {"id": org_ids[name], "name": name, "country": country, "kind": None, "iati_ref": None,
                       "aliases": [], "version": 1, "created_at": now, "updated_at": now}
             snapshots.append(json_text({key: values[key] for key in _ORGANISATION}))
-        org_audits = _audit_rows(ctx, audit_insert, "create", [str(org_ids[name]) for name, _ in new_orgs],
-                                 ["null"] * m, snapshots)
-        org_audits["entity"] = ["organisation"] * m
-        _extend(audits, org_audits)
+        audits.append((_audit_same(ctx, audit_insert, "create", "organisation", "null"),
+                       _audit_rows(audit_insert, [str(org_ids[name]) for name, _ in new_orgs], snapshots)))
 
     # Projects: the checked fields, and what register_project then add_status_event set.
     p = _table(Project).c
-    fields = [c.fields for c in checked]
-    columns: dict[str, Sequence[Any]] = {key: list(map(itemgetter(key), fields)) for key in CHECKED_FIELDS}
-    statuses = [item[1] for item in items]
-    periods = [item[3] for item in items]
-    columns.update({
-        "value_claim_id": [None] * n, "narratives": [{}] * n, "iati": [{}] * n, "status": statuses,
-        "status_effective": [item[2] for item in items],
-        "status_start": [period.start if period else None for period in periods],
-        "version": [2 if status else 1 for status in statuses],  # created, then its status set: two versions
-        "created_at": [now] * n, "updated_at": [now] * n})
     before = _max_id(ctx, p.id)
-    _Insert(ctx, Project, _but_id(_PROJECT)).run(columns)
-    codes = columns["code"]
-    ids = _new_ids(ctx, p.code, p.id, list(codes), before)
+    _Insert(ctx, Project, _but_id(_PROJECT), memo).run(rows.columns, same=_project_same(now), found=found)
+    codes = rows.columns["code"]
+    ids = _new_ids(ctx, p.code, p.id, codes, before)
     pids = list(map(ids.__getitem__, codes))
-
-    # The create event's snapshot: the row as registered (no status yet, version 1) and its children.
-    shared: dict[str, Any] = {"value_claim_id": None, "narratives": {}, "iati": {}, "status": None,
-                              "status_effective": None, "status_start": None, "version": 1, "created_at": now,
-                              "updated_at": now}
-    snapshot = _Snapshot((*_PROJECT, *_CHILDREN), shared)
-    texts = {key: json_texts(columns[key]) for key in snapshot.slots if key in columns}
-    known: dict[tuple[str, str], str] = {}
-    texts.update(id=json_texts(pids), sectors=[_sectors_json(c.sectors) for c in checked],
-                 participants=[_participants_json(c.participants, known) for c in checked],
-                 locations=[_locations_json(c) for c in checked])
-    _extend(audits, _audit_rows(ctx, audit_insert, "create", codes, ["null"] * n, snapshot.texts(texts)))
+    audits.append((_audit_same(ctx, audit_insert, "create", "project", "null"),
+                   _audit_rows(audit_insert, codes, _joined(batch.created, pids))))
 
     # Children.
-    sector_insert = _Insert(ctx, ProjectSector, ("project_id", "dac_code", "percent"))
-    percent: dict[Decimal, Any] = {}
-    sectors = [(pid, code, pct) for pid, c in zip(pids, checked, strict=True) for code, pct in c.sectors]
-    if sectors:
-        project_ids, dac_codes, percents = zip(*sectors, strict=True)
+    if batch.sectors:
+        sector_insert = _Insert(ctx, ProjectSector, ("project_id", "dac_code", "percent"))
+        places, dac_codes, percents = zip(*batch.sectors, strict=True)
+        percent: dict[Decimal, Any] = {}
         bound_percents = [percent[x] if x in percent else percent.setdefault(x, sector_insert.bind("percent", x))
                           for x in percents]
-        sector_insert.run({"project_id": project_ids, "dac_code": dac_codes, "percent": bound_percents},
-                          bound=("percent",))
-    participants = [(pid, org_ids[x.name.strip()], x.role) for pid, c in zip(pids, checked, strict=True)
-                    for x, _ in c.participants]
-    if participants:
-        project_ids, organisation_ids, roles = zip(*participants, strict=True)
-        m = len(participants)
-        _Insert(ctx, Participant, ("project_id", "organisation_id", "role", "version", "created_at", "updated_at")
-                ).run({"project_id": project_ids, "organisation_id": organisation_ids, "role": roles,
-                       "version": [1] * m, "created_at": [now] * m, "updated_at": [now] * m})
+        sector_insert.run({"project_id": list(map(pids.__getitem__, places)), "dac_code": dac_codes,
+                           "percent": bound_percents}, bound=("percent",))
+    if batch.participants:
+        places, names, roles = zip(*batch.participants, strict=True)
+        _Insert(ctx, Participant, ("project_id", "organisation_id", "role", "version", "created_at", "updated_at"),
+                memo).run({"project_id": list(map(pids.__getitem__, places)),
+                       "organisation_id": list(map(org_ids.__getitem__, names)), "role": roles},
+                      same={"version": 1, "created_at": now, "updated_at": now})
 
     # First status events, each with its audit event.
-    chosen = [i for i, status in enumerate(statuses) if status]
-    if chosen:
+    if batch.statuses:
         e = _table(StatusEvent).c
-        m = len(chosen)
-        event: dict[str, list[Any]] = {
-            "project_id": [pids[i] for i in chosen], "status": [statuses[i] for i in chosen],
-            "effective": [columns["status_effective"][i] for i in chosen],
-            "effective_start": [columns["status_start"][i] for i in chosen], "recorded_at": [now] * m,
-            "source_id": [None] * m, "note": [None] * m, "reopen": [False] * m, "backdated": [False] * m,
-            "actor": [actor] * m, "claim_id": [None] * m}
+        chosen = batch.statuses
+        project_ids = [pids[i] for i in chosen]
+        event = {"project_id": project_ids, "status": [rows.columns["status"][i] for i in chosen],
+                 "effective": [rows.columns["status_effective"][i] for i in chosen],
+                 "effective_start": [rows.columns["status_start"][i] for i in chosen]}
         before = _max_id(ctx, e.id)
-        _Insert(ctx, StatusEvent, _but_id(_EVENT)).run(event)
-        event_ids = _new_ids(ctx, e.project_id, e.id, event["project_id"], before)
-        event["id"] = list(map(event_ids.__getitem__, event["project_id"]))
-        varying = ("id", "project_id", "status", "effective", "effective_start")
-        inner = _Snapshot(_EVENT, {k: v[0] for k, v in event.items() if k not in varying})
-        event_texts = inner.texts({k: json_texts(event[k]) for k in varying})
-        outer = _Snapshot(("status", "status_effective", "event"), {})
-        after = outer.texts({"status": json_texts(event["status"]), "status_effective": json_texts(event["effective"]),
-                             "event": event_texts})
-        _extend(audits, _audit_rows(ctx, audit_insert, "status", [codes[i] for i in chosen],
-                                    [json_text(_NO_STATUS)] * m, after))
-    audit_insert.run(audits, bound=("at", "before", "after"))
+        _Insert(ctx, StatusEvent, _but_id(_EVENT), memo).run(event, same=_event_same(now, ctx.actor))
+        event_ids = _new_ids(ctx, e.project_id, e.id, project_ids, before)
+        audits.append((_audit_same(ctx, audit_insert, "status", "project", json_text(_NO_STATUS)),
+                       _audit_rows(audit_insert, [codes[i] for i in chosen],
+                                   _joined(batch.changed, list(map(event_ids.__getitem__, project_ids)),
+                                           project_ids))))
+    for same, varying in audits:
+        audit_insert.run(varying, bound=("before", "after"), same=same)
     return n
