@@ -17,9 +17,11 @@ from conftest import count_rows
 from sqlalchemy import func, select
 from test_tabular import write_csv
 
+from cooptrack.errors import InvalidInput
 from cooptrack.formats.tabular import read_sheet
 from cooptrack.services import tabular, tabular_pipeline
 from cooptrack.services.context import Context
+from cooptrack.services.projects import StatusSpec, add_status_event
 from cooptrack.services.tabular import import_projects
 from cooptrack.services.tabular_pipeline import ReaderFailed
 from cooptrack.store.models import AuditEvent, Organisation, Participant, Project, ProjectSector, StatusEvent
@@ -392,3 +394,31 @@ def test_no_second_process_to_be_had(demo_db, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tabular_pipeline.subprocess, "Popen", refused)
     assert imported(demo_db, path, PIPED) == here  # read in this process instead
+
+
+def test_a_status_dated_in_the_future_refused_the_same_every_way(demo_db, tmp_path, monkeypatch):
+    """A new project's first status and a registered project's new status dated after the
+    import's day: refused as ``add_status_event`` refuses them, one by one, in bulk and piped."""
+    readers = _watch(monkeypatch)
+    bakad = registered_rows(demo_db)[0]
+    bakad[-1] = "2099"
+    rows = [HEADER, bakad, *(new_row(n) for n in range(30))]
+    rows[14][-2:] = ["agreed", "2099-01-01"]  # pipe-012, sheet row 15
+    path = write_csv(tmp_path / "future.csv", rows)
+    with pytest.raises(InvalidInput) as direct, demo_db.write() as session:  # the one-by-one service's words
+        add_status_event(Context(session, "tester", now=NOW), StatusSpec("bakad", "implemented", "2099-01-01"))
+    assert direct.value.findings[0].code == "future_event"
+
+    def refusal(row: int, period: str) -> dict[str, Any]:
+        return {"code": "future_event", "message": direct.value.findings[0].message.replace("2099-01-01", period),
+                "field": "status_date", "value": period, "row": row, "source": "future.csv", "severity": "error"}
+
+    one_by_one = imported(demo_db, path, HERE, bulk=False)
+    here = imported(demo_db, path, HERE)
+    piped = imported(demo_db, path, PIPED)
+    assert len(readers) == 1 and readers[0].done  # the piped import was read by a second process
+    for out in (one_by_one, here, piped):
+        assert out["report"] == ([refusal(2, "2099"), refusal(15, "2099-01-01")], False, 0, False)
+        assert out["summary"] == {"created": 0, "updated": 0, "unchanged": 0, "refused": 2}
+        assert all(not str(row["id"]).startswith("new") for table in out["tables"].values() for row in table)
+    assert piped["tables"] == here["tables"]

@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from cooptrack.errors import InvalidInput, TooLarge, WrongType
 from cooptrack.findings import Finding
+from cooptrack.formats.zipsafe import ZipLimits, size_problem, unsafe_members
 from cooptrack.store.types import Amount, UTCDateTime, plain
 
 DESCRIPTOR = "datapackage.json"
@@ -261,21 +262,11 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's date: the same data gives the same ZIP
 DESCRIPTOR_LIMIT = 16 * 1024 * 1024  # a backup's datapackage.json is a few hundred kB
-RATIO_FLOOR = 1024 * 1024  # smaller members may pack as well as they like
-_S_IFMT, _S_IFREG, _S_IFDIR, _S_IFLNK = 0o170000, 0o100000, 0o040000, 0o120000
+_S_IFREG = 0o100000
 
 
 def is_zip(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC)
-
-
-@dataclass(frozen=True)
-class ZipLimits:
-    """How far a ZIP may unpack: ``max_bytes`` in all, and no member over RATIO_FLOOR more than
-    ``max_ratio`` times its packed size."""
-
-    max_bytes: int
-    max_ratio: int
 
 
 @dataclass(frozen=True)
@@ -342,31 +333,8 @@ def folder_package(folder: Path) -> PackageFiles:
 def _member_problems(infos: list[zipfile.ZipInfo], label: str) -> tuple[str, list[Finding]]:
     """The folder the package sits in within the ZIP ('' for the top, or the one folder the
     export's folder was zipped as), and every member that is not a plain, safe file."""
-    findings: list[Finding] = []
-    seen: set[str] = set()
-    for info in infos:
-        name = info.filename
-        parts = name.split("/")
-        if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts or \
-                "\x00" in name:
-            findings.append(Finding("unsafe_path", f"member '{name}' of {label} has an unsafe name (an absolute "
-                                    "path, '..' or a backslash); a backup's members are plain file names",
-                                    source=label, value=name))
-            continue
-        if name in seen:
-            findings.append(Finding("duplicate_member", f"member '{name}' appears more than once in {label}; a "
-                                    "backup names each file once", source=label, value=name))
-        seen.add(name)
-        kind = (info.external_attr >> 16) & _S_IFMT
-        if kind == _S_IFLNK:
-            findings.append(Finding("link_member", f"member '{name}' of {label} is a symbolic link; a backup holds "
-                                    "plain files only", source=label, value=name))
-        elif kind not in (0, _S_IFREG, _S_IFDIR) or (kind == _S_IFDIR) != info.is_dir():
-            findings.append(Finding("special_member", f"member '{name}' of {label} is not a plain file; a backup "
-                                    "holds plain files only", source=label, value=name))
-        elif info.flag_bits & 0x1:
-            findings.append(Finding("encrypted_member", f"member '{name}' of {label} is encrypted; a backup is "
-                                    "not", source=label, value=name))
+    findings = unsafe_members(infos, label, "a backup")
+    seen = {i.filename for i in infos}
     root = ""
     if DESCRIPTOR not in seen:
         nested = [n for n in seen if n.count("/") == 1 and n.endswith("/" + DESCRIPTOR)]
@@ -376,17 +344,7 @@ def _member_problems(infos: list[zipfile.ZipInfo], label: str) -> tuple[str, lis
 
 
 def _size_problem(infos: list[zipfile.ZipInfo], label: str, limits: ZipLimits) -> TooLarge | None:
-    total = sum(i.file_size for i in infos)
-    if total > limits.max_bytes:
-        return TooLarge(f"{label} unpacks to {total:,} bytes, over the limit of {limits.max_bytes:,} bytes "
-                        "(COOPTRACK_MAX_UNZIPPED_MB); nothing was restored")
-    for info in infos:
-        if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            ratio = info.file_size / max(info.compress_size, 1)
-            return TooLarge(f"member '{info.filename}' of {label} unpacks to {ratio:,.0f} times its packed size, "
-                            f"over the limit of {limits.max_ratio:,} (COOPTRACK_MAX_ZIP_RATIO): it looks like a "
-                            "ZIP bomb; nothing was restored")
-    return None
+    return size_problem(infos, label, limits, "nothing was restored")
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -24,6 +25,7 @@ from lxml import etree
 
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
+from cooptrack.formats.zipsafe import ZipLimits, size_problem, unsafe_members, zip_limits
 
 Cell = str | None
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,14 +59,16 @@ class Sheet:
 
 
 def read_sheet(path: Path, encoding: str | None = None, sheet: str | None = None,
-               prefer: str = "projects") -> Sheet:
+               prefer: str = "projects", limits: ZipLimits | None = None) -> Sheet:
     """Open a ``.csv`` or ``.xlsx`` file. A file that cannot be read at all raises
-    InvalidInput with the fix; cell-level problems are the caller's to find."""
+    InvalidInput with the fix; cell-level problems are the caller's to find. A workbook's ZIP
+    that would unpack past ``limits`` (None: COOPTRACK_MAX_UNZIPPED_MB and
+    COOPTRACK_MAX_ZIP_RATIO) raises TooLarge before it is opened."""
     if not path.is_file():
         raise _refuse(f"{path} does not exist or is not a file", path.name, "no_file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet, prefer)
+        return _read_xlsx(path, sheet, prefer, limits or zip_limits())
     if suffix in (".csv", ".txt", ".tsv"):
         return _read_csv(path, encoding)
     if suffix == ".xls":
@@ -156,13 +160,66 @@ def _split_header(name: str, numbered: Iterator[tuple[int, list[Cell]]], finding
     return sheet
 
 
-def _read_xlsx(path: Path, wanted: str | None, prefer: str) -> Sheet:
+# A workbook is a ZIP of XML parts, read as hostile (formats/zipsafe.py) before openpyxl opens it:
+# its directory is checked against the unpacking caps, and a part that declares a DTD (which
+# Excel never writes; its entities can expand without limit, an XML bomb) is refused. openpyxl
+# parses with defusedxml (a dependency), which refuses entities: the guard for a DTD further in.
+_PROLOG_BYTES = 4096
+_DTD_MARKS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))
+
+
+def _xml_bomb(name: str, where: str, part: str | None = None) -> InvalidInput:
+    return _refuse(f"{where} of {name} declares a DTD or entities (<!DOCTYPE>/<!ENTITY>), which Excel never "
+                   "writes and which can expand without limit (an XML bomb); nothing was imported. Save the table "
+                   "again from Excel or LibreOffice as 'Excel Workbook (.xlsx)'", name, "unsafe_xml",
+                   value=part or where)
+
+
+def check_workbook_zip(path: Path, limits: ZipLimits) -> None:
+    """Refuse a workbook whose ZIP is not safe to open: unsafe or encrypted members
+    (InvalidInput), more unpacked bytes than ``limits`` allow (TooLarge), a part declaring a DTD
+    (InvalidInput). Only the directory and each XML part's first bytes are read."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refuse(f"{path.name} is not a readable .xlsx workbook ({exc}); save it again from Excel as "
+                      "'Excel Workbook (.xlsx)'", path.name, "bad_workbook") from None
+    with archive:
+        infos = archive.infolist()
+        findings = unsafe_members(infos, path.name, "a workbook")
+        if findings:
+            raise InvalidInput.from_findings(findings)
+        too_large = size_problem(infos, path.name, limits, "nothing was imported. Save the table again from Excel "
+                                 "or LibreOffice, or as CSV UTF-8", sizes=True)
+        if too_large is not None:
+            raise too_large
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels", ".vml")):
+                try:
+                    with archive.open(info) as stream:
+                        head = stream.read(_PROLOG_BYTES)
+                except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+                    raise _refuse(f"part '{info.filename}' of {path.name} cannot be unpacked ({exc}); save it again "
+                                  "from Excel as 'Excel Workbook (.xlsx)'", path.name, "bad_workbook",
+                                  value=info.filename) from None
+                if any(mark in head for mark in _DTD_MARKS):
+                    raise _xml_bomb(path.name, f"part '{info.filename}'", info.filename)
+
+
+def _read_xlsx(path: Path, wanted: str | None, prefer: str, limits: ZipLimits) -> Sheet:
     import openpyxl
+    from defusedxml import DefusedXmlException
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_workbook_zip(path, limits)
     try:
         values_book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         formula_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (DefusedXmlException, ValueError) as exc:  # openpyxl wraps what its parser raised in a ValueError
+        if isinstance(exc, DefusedXmlException) or isinstance(exc.__cause__, DefusedXmlException):
+            raise _xml_bomb(path.name, "a part") from None
+        raise _refuse(f"{path.name} is not a readable .xlsx workbook ({exc.__cause__ or exc}); save it again from "
+                      "Excel as 'Excel Workbook (.xlsx)'", path.name, "bad_workbook") from None
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise _refuse(f"{path.name} is not a readable .xlsx workbook ({exc}); save it again from Excel as "
                       "'Excel Workbook (.xlsx)'", path.name, "bad_workbook") from None

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Integer, Table, delete, func, select, text, u
 from cooptrack.errors import AlreadyExists, InvalidInput
 from cooptrack.findings import Finding, Report
 from cooptrack.formats import datapackage as dp
+from cooptrack.formats import zipsafe
 from cooptrack.store import Store
 from cooptrack.store.db import redact
 from cooptrack.store.migrate import current_revision
@@ -46,7 +47,6 @@ SEEDED = ("indicators",)
 ACCOUNTS = ("users", "api_tokens")
 ACCOUNT_ENTITIES = ("user", "api_token")
 CHUNK = 2000
-MB = 1024 * 1024
 # The audit log's guards (migration 0005), lifted only to delete an empty database's account events.
 PG_AUDIT_TRIGGER = "audit_events_append_only"
 SQLITE_AUDIT_TRIGGER = "audit_events_no_delete"
@@ -80,18 +80,7 @@ def zip_limits(environ: dict[str, str] | None = None) -> dp.ZipLimits:
     """How far a backup's ZIP may unpack: COOPTRACK_MAX_UNZIPPED_MB in all (default 1000) and
     COOPTRACK_MAX_ZIP_RATIO times a member's packed size (default 200), read when asked, like
     the upload limit (COOPTRACK_MAX_UPLOAD_MB)."""
-    env = os.environ if environ is None else environ
-
-    def number(name: str, default: float) -> float:
-        raw = env.get(name, "")
-        try:
-            value = float(raw) if raw.strip() else default
-        except ValueError:
-            value = default
-        return value if value > 0 else default
-
-    return dp.ZipLimits(int(number("COOPTRACK_MAX_UNZIPPED_MB", 1000) * MB),
-                        int(number("COOPTRACK_MAX_ZIP_RATIO", 200)))
+    return zipsafe.zip_limits(environ)
 
 
 def export_datapackage(store: Store, directory: Path, overwrite: bool = False) -> dict[str, int]:

@@ -438,6 +438,12 @@ def history(ctx: Context, project: Project) -> list[StatusEvent]:
     ))
 
 
+def future_event_message(code: str) -> str:
+    """Why a status event dated ``code`` (after today) is refused, for every path that records one."""
+    return (f"status event dated {code} is in the future; record what has happened "
+            "(a plan is the status it has now, with a note)")
+
+
 def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
     """Record a dated status. History is never rewritten: an event dated before the latest
     one needs ``backdate``, and the whole resulting sequence must follow the lifecycle."""
@@ -450,8 +456,7 @@ def add_status_event(ctx: Context, spec: StatusSpec) -> StatusEvent:
     assert project is not None and status is not None and effective is not None
 
     if effective.start > ctx.now.date():
-        refuse("future_event", f"status event dated {effective.code} is in the future; record what has happened "
-               "(a plan is the status it has now, with a note)", "effective date", effective.code)
+        refuse("future_event", future_event_message(effective.code), "effective date", effective.code)
     events = history(ctx, project)
     if events and effective.start < events[-1].effective_start and not spec.backdate:
         latest = events[-1]

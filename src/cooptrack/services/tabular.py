@@ -43,6 +43,7 @@ from cooptrack.services.projects import (
     StatusSpec,
     add_status_event,
     check_project,
+    future_event_message,
     upsert_project,
 )
 from cooptrack.services.tabular_store import NewRows, Registered, create_many, load_registered, new_rows
@@ -186,7 +187,8 @@ def export_projects(ctx: Context, fields: Sequence[str], programme: str | None =
 
 # check_project names fields in words ("host country", "sectors[21020] percent"); the sheet
 # names columns.
-_FIELD_COLUMNS = {"project id": "id", "participants": "participants", "sectors": "sectors"}
+_FIELD_COLUMNS = {"project id": "id", "participants": "participants", "sectors": "sectors",
+                  "effective date": "status_date"}
 
 
 def _column(finding_field: str | None, message: str) -> str | None:
@@ -603,6 +605,9 @@ class _Checker:
             row.checked = check_project(self.ctx, row.spec, self.memo)
         except InvalidInput as exc:
             findings.extend(exc.findings)
+        future = self._future_status(row, project)
+        if future is not None:
+            findings.append(future)
         iati = row.spec.iati_identifier
         if iati and iati in self.iati_seen and self.iati_seen[iati][1] != code:
             findings.append(Finding("duplicate_iati_identifier", f"iati_identifier '{iati}' is also on row "
@@ -611,6 +616,22 @@ class _Checker:
         elif iati:
             self.iati_seen[iati] = (number, code)
         return row, findings
+
+    def _future_status(self, row: _Row, project: Registered | None) -> Finding | None:
+        """The status event a row records (a new project's first, or a changed status) refused
+        when dated in the future, as ``add_status_event`` refuses it: the bulk path, which
+        creates new projects without it, and the one-by-one path report the same finding."""
+        if not (row.status and row.status_date) or (project is not None and row.status == project.status):
+            return None
+        period = self.parse.periods.get(row.status_date)
+        if period is None:
+            try:
+                period = self.parse.periods[row.status_date] = Period.parse(row.status_date)
+            except InvalidInput:  # reported as the cell's own finding
+                return None
+        if period.start <= self.ctx.now.date():
+            return None
+        return Finding("future_event", future_event_message(period.code), "status_date", period.code)
 
     def _batch(self, rows: list[_Row]) -> NewRows:
         return new_rows([_first_status(r, self.parse.periods) for r in rows])

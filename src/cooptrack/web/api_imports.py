@@ -28,6 +28,8 @@ from starlette.concurrency import run_in_threadpool
 
 from cooptrack.errors import InvalidInput, TooLarge
 from cooptrack.findings import Finding
+from cooptrack.formats import tabular as tabular_format
+from cooptrack.formats import zipsafe
 from cooptrack.services import backup
 from cooptrack.services.context import Context
 from cooptrack.services.jobs import (
@@ -124,9 +126,17 @@ def check_may_import(who: Principal, kind: str, programme: str | None = None, sk
 
 
 async def check_before_job(request: Request, job: JobInput) -> None:
-    """A data package: refused here, before any job is recorded, when its ZIP is not safe to
-    unpack, it is not a backup of this migration, the database is not empty, or (unless only
-    checked) the backup has no admin to sign in with once it has replaced the accounts."""
+    """A workbook or a data package is a ZIP: refused here, before any job is recorded, when it
+    is not safe to unpack (or a workbook's parts declare a DTD). A data package also when it is
+    not a backup of this migration, the database is not empty, or (unless only checked) the
+    backup has no admin to sign in with once it has replaced the accounts."""
+    if job.kind == "projects" and job.path.suffix.lower() == ".xlsx":
+        try:
+            await run_in_threadpool(tabular_format.check_workbook_zip, job.path, zipsafe.zip_limits())
+        except BaseException:
+            shutil.rmtree(job.path.parent, ignore_errors=True)
+            raise
+        return
     if job.kind != DATAPACKAGE:
         return
     try:
