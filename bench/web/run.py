@@ -633,10 +633,11 @@ def report(run: Run) -> str:
                          f"{len(p.runs_ms)} | {p.pct(50):.1f} | {p.pct(95):.1f} | {p.pct(99):.1f} | "
                          f"{max(p.runs_ms):.1f} | {p.errors} |")
     lines += ["", "How cooptrack answers: read API responses are kept in a response cache and the dashboard's "
-              "data in a memo, each valid only while the database's data version is unchanged (SQLite's "
-              "`PRAGMA data_version`, PostgreSQL's WAL position), checked on every request; the page itself is "
-              "rendered on every request. The rows marked *cache off* (`COOPTRACK_RESPONSE_CACHE=off`) show what "
-              "every request costs when the answer must be computed, as after any change to the data."]
+              "data in a memo, each valid while the parts of the data it was computed from are unchanged (every "
+              "write marks the parts it touched in `data_changes`, read on every request; see "
+              "`src/cooptrack/store/changes.py`); the page itself is rendered on every request. The rows marked "
+              "*cache off* (`COOPTRACK_RESPONSE_CACHE=off`) show what every request costs when the answer must be "
+              "computed, as after a change to the data it depends on."]
 
     projects = (mean_rps(run.loads, "projects", "cooptrack"), mean_rps(run.loads, "projects", "Datasette"))
     overview = (mean_rps(run.loads, "overview", "cooptrack"), mean_rps(run.loads, "overview", "Datasette"))
