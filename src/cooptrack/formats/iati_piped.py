@@ -48,7 +48,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, cast
 
-import cooptrack
+from cooptrack.children import child_env
 from cooptrack.errors import CooptrackError
 from cooptrack.findings import Finding
 from cooptrack.formats.iati_read import (
@@ -268,9 +268,7 @@ class PipedFile(FileState):
         return self.bytes_read
 
     def _start(self) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        package_root = str(Path(cooptrack.__file__).resolve().parents[1])  # the same cooptrack as ours
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env = child_env()
         args = [sys.executable, "-m", "cooptrack.formats.iati_piped", str(self.path),
                 "" if self.xsd is None else str(self.xsd), self.name, str(self.chunk), self.prepare or ""]
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

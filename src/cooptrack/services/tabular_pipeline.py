@@ -29,17 +29,15 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from sqlalchemy import func, select
 
-import cooptrack
+from cooptrack.children import start_reader
 from cooptrack.errors import CooptrackError
 from cooptrack.findings import Report
 from cooptrack.formats.tabular import Cell, Sheet, csv_sheet, match_header
@@ -181,19 +179,7 @@ class Reader:
 
     @classmethod
     def start(cls, sheet: Sheet) -> Reader:
-        env = dict(os.environ)
-        # The same cooptrack as this process, whatever the working folder or sys.path.
-        package_root = str(Path(cooptrack.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        # A file, not a pipe: a reader writing much there never blocks. Closed by close().
-        errors = tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            # -P: not the working folder first on sys.path, where a file could shadow a module.
-            process = subprocess.Popen([sys.executable, "-P", "-c", BOOT], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=errors, env=env, close_fds=True)
-        except BaseException:
-            errors.close()
-            raise
+        process, errors = start_reader(BOOT)
         reader = cls(process, errors, sheet.name)
         try:
             reader.send(("sheet", sheet.name, sheet.text))

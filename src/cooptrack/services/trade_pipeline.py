@@ -26,7 +26,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import cooptrack
+from cooptrack.children import start_reader
 from cooptrack.errors import CooptrackError
 from cooptrack.formats import comtrade
 from cooptrack.services.trade_checks import Checker, Outcome, Write
@@ -90,19 +89,7 @@ class Reader:
 
     @classmethod
     def start(cls) -> Reader:
-        env = dict(os.environ)
-        # The same cooptrack as this process, whatever the working folder or sys.path.
-        package_root = str(Path(cooptrack.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        # A file, not a pipe: a reader writing much there never blocks. Closed by close().
-        errors = tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            # -P: not the working folder first on sys.path, where a file could shadow a module.
-            process = subprocess.Popen([sys.executable, "-P", "-c", BOOT], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=errors, env=env, close_fds=True)
-        except BaseException:
-            errors.close()
-            raise
+        process, errors = start_reader(BOOT)
         return cls(process, errors)
 
     def run(self, path: Path, opened: comtrade.TradeFile, skip_invalid: bool, indicators: dict[str, int], sqlite: bool,
