@@ -36,3 +36,15 @@ def start_reader(boot: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
         errors.close()
         raise
     return process, errors
+
+
+def stop_child(process: subprocess.Popen[bytes], wait: bool) -> int | None:
+    """The child's exit code: waited for (up to 30 s, then killed) with ``wait``, else killed
+    first if it still runs."""
+    if process.poll() is None and not wait:
+        process.kill()
+    try:
+        return process.wait(timeout=30 if wait else None)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()

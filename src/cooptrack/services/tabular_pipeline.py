@@ -37,7 +37,7 @@ from typing import IO, Any, NoReturn
 
 from sqlalchemy import func, select
 
-from cooptrack.children import start_reader
+from cooptrack.children import start_reader, stop_child
 from cooptrack.errors import CooptrackError
 from cooptrack.findings import Report
 from cooptrack.formats.tabular import Cell, Sheet, csv_sheet, match_header
@@ -246,14 +246,7 @@ class Reader:
                             f"{detail}")
 
     def stop(self, wait: bool) -> int | None:
-        process = self.process
-        if process.poll() is None and not wait:
-            process.kill()
-        try:
-            return process.wait(timeout=30 if wait else None)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+        return stop_child(self.process, wait)
 
     def close(self) -> None:
         """End the reader (killed if it still runs and the import stopped early; else, or when it

@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from cooptrack.children import start_reader
+from cooptrack.children import start_reader, stop_child
 from cooptrack.errors import CooptrackError
 from cooptrack.formats import comtrade
 from cooptrack.services.trade_checks import Checker, Outcome, Write
@@ -154,14 +154,7 @@ class Reader:
         return ReaderFailed(f"{name} was not imported, nothing was written: the process reading the file {detail}")
 
     def stop(self, wait: bool) -> int | None:
-        process = self.process
-        if process.poll() is None and not wait:
-            process.kill()
-        try:
-            return process.wait(timeout=30 if wait else None)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+        return stop_child(self.process, wait)
 
     def close(self) -> None:
         """End the reader (killed if it still runs: the import stopped early) and free its pipes."""
