@@ -15,9 +15,11 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
+    any_,
     bindparam,
     exists,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -189,10 +191,12 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
     rates = rate_table(ctx)
     conn = _core(ctx)
     if low is not None or high is not None or q.sort == "value":
-        # USD needs the rate table: filter and sort in Python over the matching ids (cheap columns only).
+        # USD needs the rate table: filter (and sort by value) in Python over the matching rows, cheap
+        # columns only, read in the order asked for.
         keyed = []
         text_amounts = conn.dialect.name != "postgresql"
-        for pid, code, amount, currency, value_date in conn.execute(_matching(shape, conn.dialect.name), params).all():
+        matching = _matching(shape, conn.dialect.name, q.sort, q.descending)
+        for pid, code, amount, currency, value_date in conn.execute(matching, params).all():
             if text_amounts and amount is not None:
                 amount = Decimal(amount)
             usd = _usd(rates, amount, currency, value_date)
@@ -208,8 +212,6 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
                        reverse=q.descending)
             if q.descending:  # projects without a value still last
                 keyed = [k for k in keyed if k[0] is not None] + [k for k in keyed if k[0] is None]
-        else:
-            keyed.sort(key=lambda k: k[1], reverse=q.descending)
         total = len(keyed)
         if q.programme and not total:
             get_programme(ctx, q.programme)  # its not-found message
@@ -219,7 +221,7 @@ def search_projects(ctx: Context, q: ProjectQuery) -> ProjectPage:
     # Two statements: the count of every match (from an index, where one serves), then the
     # page's rows with their sectors (a count in the page's statement would make the database
     # build every matching row).
-    total = conn.scalar(_count(shape), params) or 0
+    total = conn.scalar(_count(shape, conn.dialect.name), params) or 0
     if q.programme and not total:
         get_programme(ctx, q.programme)  # its not-found message
     offset = (q.page - 1) * q.page_size
@@ -240,7 +242,7 @@ class _Shape:
     country: bool
     text: bool
 
-    def conditions(self) -> list[Any]:
+    def conditions(self, dialect: str = "") -> list[Any]:
         found: list[Any] = []
         if self.programme:
             found.append(Project.programme_id == select(Programme.id)
@@ -251,9 +253,14 @@ class _Shape:
                 either.append(Project.status.is_(None))
             found.append(or_(*either))
         if self.sector:
-            match = (ProjectSector.dac_code == bindparam("sector") if self.sector == 5
-                     else ProjectSector.dac_code.like(bindparam("sector")))
-            found.append(exists().where(ProjectSector.project_id == Project.id, match))
+            if self.scattered(dialect):
+                # The sector's project ids from its index, then each project by its key: PostgreSQL
+                # would otherwise walk the projects in code order testing each (a sector's projects
+                # often sit together, far down that order) or read the whole table for a hash join.
+                found.append(Project.id == any_(func.array(
+                    select(ProjectSector.project_id).where(self._sector_match()).scalar_subquery())))
+            else:
+                found.append(exists().where(ProjectSector.project_id == Project.id, self._sector_match()))
         if self.country:
             found.append(or_(Project.host_country == bindparam("country"),
                              Project.partner_country == bindparam("country")))
@@ -262,6 +269,19 @@ class _Shape:
             found.append(or_(Project.code.ilike(needle), Project.title.ilike(needle),
                              Project.description.ilike(needle)))
         return found
+
+    def _sector_match(self) -> Any:
+        return (ProjectSector.dac_code == bindparam("sector") if self.sector == 5
+                else ProjectSector.dac_code.like(bindparam("sector")))
+
+    def scattered(self, dialect: str) -> bool:
+        """Whether the matches are found through a sector's or a country's index, not through a
+        programme's: on PostgreSQL, such a list is read whole and sorted (see _page)."""
+        return dialect == "postgresql" and not self.programme and bool(self.sector or self.country)
+
+    def sector_only(self) -> bool:
+        return bool(self.sector) and not (self.programme or self.statuses or self.unrecorded or self.country
+                                          or self.text)
 
 
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
@@ -277,19 +297,32 @@ def _built(key: tuple[Any, ...], build: Any) -> Any:
     return found
 
 
-def _matching(shape: _Shape, dialect: str) -> Any:
-    """The cheap columns of every matching project (for the lists sorted or filtered by USD). The
-    amounts are read for arithmetic alone: as the driver gives them (PostgreSQL's Decimals; the
-    text SQLite keeps, made Decimals by the caller), without Amount's normalising of each one,
-    which would not change a value."""
-    raw: TypeEngine[Any] = Numeric(38, 6, asdecimal=True) if dialect == "postgresql" else String()
-    return _built(("matching", shape, dialect), lambda: select(
-        Project.id, Project.code, type_coerce(Project.value_amount, raw), Project.value_currency,
-        Project.value_date).where(and_(True, *shape.conditions())))
+def _matching(shape: _Shape, dialect: str, sort: str, descending: bool) -> Any:
+    """The cheap columns of every matching project (for the lists sorted or filtered by USD), in
+    the order asked for unless that is by value (sorted by the caller). The amounts are read for
+    arithmetic alone: as the driver gives them (PostgreSQL's Decimals; the text SQLite keeps, made
+    Decimals by the caller), without Amount's normalising of each one, which would not change a
+    value."""
+    def build() -> Any:
+        raw: TypeEngine[Any] = Numeric(38, 6, asdecimal=True) if dialect == "postgresql" else String()
+        found = select(Project.id, Project.code, type_coerce(Project.value_amount, raw), Project.value_currency,
+                       Project.value_date).where(and_(True, *shape.conditions(dialect)))
+        if sort == "value":
+            return found
+        if sort == "programme":
+            found = found.outerjoin(Programme, Programme.id == Project.programme_id)
+        return found.order_by(*_order(shape, sort, descending, dialect))
+    return _built(("matching", shape, dialect, sort, descending), build)
 
 
-def _count(shape: _Shape) -> Any:
-    return _built(("count", shape), lambda: select(func.count(Project.id)).where(and_(True, *shape.conditions())))
+def _count(shape: _Shape, dialect: str) -> Any:
+    def build() -> Any:
+        if shape.sector_only():
+            # from the sector's index alone (a project holds a 5-digit sector once, a category maybe more)
+            counted = ProjectSector.project_id if shape.sector == 5 else ProjectSector.project_id.distinct()
+            return select(func.count(counted)).where(shape._sector_match())
+        return select(func.count(Project.id)).where(and_(True, *shape.conditions(dialect)))
+    return _built(("count", shape, dialect), build)
 
 
 def _page(shape: _Shape, sort: str, descending: bool, dialect: str) -> Any:
@@ -298,13 +331,21 @@ def _page(shape: _Shape, sort: str, descending: bool, dialect: str) -> Any:
         joined = (func.string_agg(ProjectSector.dac_code, ",") if dialect == "postgresql"
                   else func.group_concat(ProjectSector.dac_code, ","))
         sectors = select(joined).where(ProjectSector.project_id == Project.id).scalar_subquery()
-        order = [c.desc() if descending else c.asc() for c in _SORT_COLUMNS[sort]]
+        order = _order(shape, sort, descending, dialect)
         return (select(*LIST_COLUMNS, sectors.label("sectors"))
                 .outerjoin(Programme, Programme.id == Project.programme_id)
                 .outerjoin(Industry, Industry.id == Project.industry_id)
-                .where(and_(True, *shape.conditions()))
+                .where(and_(True, *shape.conditions(dialect)))
                 .order_by(*order).offset(bindparam("offset")).limit(bindparam("limit")))
     return _built(("page", shape, sort, descending, dialect), build)
+
+
+def _order(shape: _Shape, sort: str, descending: bool, dialect: str) -> list[Any]:
+    columns: tuple[Any, ...] = _SORT_COLUMNS[sort]
+    if shape.scattered(dialect):
+        # the matches read whole and sorted: code order from its index would walk the table
+        columns = tuple(c.concat(literal_column("''")) if c is Project.code else c for c in columns)
+    return [c.desc() if descending else c.asc() for c in columns]
 
 
 LIST_COLUMNS = (Project.id, Project.code, Project.title, Programme.code.label("programme"),

@@ -220,7 +220,8 @@ class ProjectSector(Base):
     __tablename__ = "project_sectors"
     __table_args__ = (
         UniqueConstraint("project_id", "dac_code"),
-        Index("ix_project_sectors_dac_code", "dac_code"),
+        # the projects of a sector (its project ids read from the index alone)
+        Index("ix_project_sectors_dac_code", "dac_code", "project_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -339,6 +340,8 @@ class Observation(Versioned, Base):
     __table_args__ = (
         Index("ix_observations_series", "reporter", "partner", "indicator_id", "hs_code", "period_end"),
         Index("ix_observations_pair_period", "reporter", "partner", "period_start", "id"),  # the list's order
+        # the list of one indicator between two countries, in its order
+        Index("ix_observations_pair_indicator_period", "reporter", "partner", "indicator_id", "period_start", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
