@@ -3,28 +3,40 @@ projects, sources, claims, observations and programmes, built once here."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BindParameter,
+    Boolean,
     Connection,
+    Date,
+    Integer,
     Numeric,
     String,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     func,
+    join,
     literal_column,
     or_,
+    outerjoin,
     select,
     type_coerce,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.types import TypeEngine
 
 from cooptrack import codes
@@ -58,6 +70,7 @@ from cooptrack.store.models import (
     Source,
     StatusEvent,
 )
+from cooptrack.store.types import Amount, UTCDateTime
 
 MAX_PAGE_SIZE = 500
 SORTS = ("code", "title", "status", "status_date", "value", "programme")
@@ -395,84 +408,174 @@ def project_row(p: Any, sectors: list[str], rates: RateTable) -> dict[str, Any]:
     }
 
 
-SOURCE_REF = (Source.id, Source.code, Source.title, Source.publisher, Source.published, Source.url, Source.kind)
+# -- the project page: one statement ---------------------------------------------------------------
+# The project's row with every child table aggregated to JSON in a correlated subquery of its select
+# list: one statement, one round trip (the API's most frequent read; a statement per child table
+# cost more than everything else it does). Each child row is a JSON array of its columns; values
+# JSON cannot carry exactly are made text (amounts) or written in UTC (timestamps) and read back
+# below into what the columns' own types give.
+
+_VALUE_SOURCE = aliased(Source, name="value_source")
+_PROJECT_SOURCE = aliased(Source, name="project_source")
+_EVENT_SOURCE = aliased(Source, name="event_source")
+_DOCUMENT_SOURCE = aliased(Source, name="document_source")
+_CLAIM_PROGRAMME = aliased(Programme, name="claim_programme")
 
 
-def _source_refs(ctx: Context, ids: set[int]) -> dict[int, dict[str, Any]]:
-    """source_ref of each source, read without the source's text."""
-    if not ids:
-        return {}
-    return {sid: {"id": scode or str(sid), "title": title, "publisher": publisher, "published": published,
-                  "url": url, "kind": kind}
-            for sid, scode, title, publisher, published, url, kind
-            in _core(ctx).execute(select(*SOURCE_REF).where(Source.id.in_(sorted(ids))))}
+def _ref_columns(source: Any) -> list[Any]:
+    """What source_ref shows of a source, in its order (id, code, title, publisher, published, url, kind)."""
+    return [source.id, source.code, source.title, source.publisher, source.published, source.url, source.kind]
 
 
-_PID: BindParameter[int] = bindparam("pid")
-# The project page's queries, built once (building a statement costs more than running it here).
-_PROJECT_ROW = (
-    select(Project.id, Project.title, Project.description, Project.aliases, Programme.code, Programme.name,
-           Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
-           Project.value_currency, Project.value_date, Project.value_source_id, Project.value_claim_id,
-           Project.planned_start, Project.planned_end, Project.actual_start, Project.actual_end,
-           Project.iati_identifier, Project.status, Project.source_id, Project.version)
-    .outerjoin(Programme, Programme.id == Project.programme_id)
-    .outerjoin(Industry, Industry.id == Project.industry_id)
-    .where(Project.code == bindparam("code")))
-_SECTORS = (select(ProjectSector.dac_code, ProjectSector.percent).where(ProjectSector.project_id == _PID)
-            .order_by(ProjectSector.dac_code))
-_PARTICIPANTS = (select(Organisation.name, Participant.role, Organisation.country)
-                 .join(Organisation, Organisation.id == Participant.organisation_id)
-                 .where(Participant.project_id == _PID).order_by(Participant.id))
-_LOCATIONS = select(Location.name, Location.country).where(Location.project_id == _PID).order_by(Location.id)
-_EVENTS = (select(StatusEvent.status, StatusEvent.effective, StatusEvent.recorded_at, StatusEvent.source_id,
-                  StatusEvent.claim_id, StatusEvent.note, StatusEvent.reopen, StatusEvent.backdated)
-           .where(StatusEvent.project_id == _PID).order_by(StatusEvent.effective_start, StatusEvent.id))
-_FINANCE = (select(FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transaction_date, FinanceRecord.period_start,
-                   FinanceRecord.amount, FinanceRecord.currency, FinanceRecord.description)
-            .where(FinanceRecord.project_id == _PID).order_by(FinanceRecord.id))
-_DOCUMENTS = (select(ProjectDocument.source_id, ProjectDocument.category).where(ProjectDocument.project_id == _PID)
-              .order_by(ProjectDocument.position))
-# The project's claims, as claim_view shows them, without loading objects (the programme's id joined).
-_CLAIMS = (select(Claim.id, Claim.kind, Claim.quote, Claim.span_start, Claim.span_end, Claim.source_id,
-                  Programme.code.label("programme"), Claim.subject, Claim.status, Claim.period, Claim.amount,
-                  Claim.currency, Claim.count, Claim.unit, Claim.value, Claim.approximate, Claim.lower_bound,
-                  Claim.links, Claim.method, Claim.review, Claim.reviewed_by, Claim.reason, Claim.fact_entity,
-                  Claim.fact_id, Claim.extracted, Claim.version)
-           .outerjoin(Programme, Programme.id == Claim.programme_id)
-           .where(Claim.project_id == _PID).order_by(Claim.id))
+@dataclass(frozen=True)
+class _Child:
+    """A child table as the project page lists it: its columns, where from, which rows, in what order."""
+
+    columns: tuple[Any, ...]
+    source: Any
+    where: Any
+    order: tuple[Any, ...]
+
+
+_CHILDREN = (
+    _Child((ProjectSector.dac_code, ProjectSector.percent), ProjectSector, ProjectSector.project_id == Project.id,
+           (ProjectSector.dac_code,)),
+    _Child((Organisation.name, Participant.role, Organisation.country),
+           join(Participant, Organisation, Organisation.id == Participant.organisation_id),
+           Participant.project_id == Project.id, (Participant.id,)),
+    _Child((Location.name, Location.country), Location, Location.project_id == Project.id, (Location.id,)),
+    _Child((StatusEvent.status, StatusEvent.effective, StatusEvent.recorded_at, StatusEvent.source_id,
+            StatusEvent.claim_id, StatusEvent.note, StatusEvent.reopen, StatusEvent.backdated, _EVENT_SOURCE.code,
+            _EVENT_SOURCE.title),
+           outerjoin(StatusEvent, _EVENT_SOURCE, _EVENT_SOURCE.id == StatusEvent.source_id),
+           StatusEvent.project_id == Project.id, (StatusEvent.effective_start, StatusEvent.id)),
+    _Child((FinanceRecord.kind, FinanceRecord.type, FinanceRecord.transaction_date, FinanceRecord.period_start,
+            FinanceRecord.amount, FinanceRecord.currency, FinanceRecord.description), FinanceRecord,
+           FinanceRecord.project_id == Project.id, (FinanceRecord.id,)),
+    _Child((ProjectDocument.category, *_ref_columns(_DOCUMENT_SOURCE)),
+           outerjoin(ProjectDocument, _DOCUMENT_SOURCE, _DOCUMENT_SOURCE.id == ProjectDocument.source_id),
+           ProjectDocument.project_id == Project.id, (ProjectDocument.position,)),
+    # as claim_view shows a claim
+    _Child((Claim.id, Claim.kind, Claim.quote, Claim.span_start, Claim.span_end, Claim.source_id,
+            _CLAIM_PROGRAMME.code, Claim.subject, Claim.status, Claim.period, Claim.amount, Claim.currency,
+            Claim.count, Claim.unit, Claim.value, Claim.approximate, Claim.lower_bound, Claim.links, Claim.method,
+            Claim.review, Claim.reviewed_by, Claim.reason, Claim.fact_entity, Claim.fact_id, Claim.extracted,
+            Claim.version),
+           outerjoin(Claim, _CLAIM_PROGRAMME, _CLAIM_PROGRAMME.id == Claim.programme_id),
+           Claim.project_id == Project.id, (Claim.id,)),
+)
+
+
+def _json_value(column: Any) -> Any:
+    """``column`` as PostgreSQL puts it in JSON: an amount as its text (never a JSON number, which
+    would be read as a float), a timestamp in UTC whatever the session's time zone; dates are
+    written in ISO form whatever the DateStyle, booleans and integers as JSON's own."""
+    if isinstance(column.type, Amount):
+        return cast(column, Text)
+    if isinstance(column.type, UTCDateTime):
+        return func.timezone(literal_column("'UTC'"), column)
+    return column
+
+
+def _aggregated(child: _Child, dialect: str) -> Any:
+    """The child's rows of the enclosing statement's project as one JSON array (NULL when none).
+    SQLite before 3.44 has no ORDER BY in an aggregate: its rows are ordered in a subquery, whose
+    order SQLite keeps for an aggregate other than count(), min() and max() over that subquery alone
+    (select.c, the rule omitting a FROM subquery's ORDER BY: conditions 4 and 5)."""
+    if dialect == "postgresql":
+        rows = func.json_build_array(*(_json_value(c) for c in child.columns))
+        return (select(func.json_agg(aggregate_order_by(rows, *child.order))).select_from(child.source)
+                .where(child.where).correlate(Project).scalar_subquery())
+    ordered = (select(*(c.label(f"c{i}") for i, c in enumerate(child.columns))).select_from(child.source)
+               .where(child.where).order_by(*child.order).correlate(Project).subquery())
+    return select(func.json_group_array(func.json_array(*ordered.c))).scalar_subquery()
+
+
+def _reader(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What makes a value read from a child's JSON the value its column's type gives (None: as read).
+    SQLite's JSON holds what the driver gives (the stored text, integers), so the column type's own
+    result processor applies; PostgreSQL's holds text for amounts, dates and timestamps."""
+    kind = column.type
+    if dialect.name != "postgresql":
+        processor: Callable[[Any], Any] | None = kind.dialect_impl(dialect).result_processor(dialect, None)
+        return processor
+    if isinstance(kind, Amount | UTCDateTime):
+        parse: Callable[[str], Any] = Decimal if isinstance(kind, Amount) else datetime.fromisoformat
+        typed = kind.process_result_value
+        return lambda v: None if v is None else typed(parse(v), dialect)
+    if isinstance(kind, Date):
+        return lambda v: None if v is None else date.fromisoformat(v)
+    if not isinstance(kind, String | Integer | Boolean | JSON):  # what JSON carries as the driver would give it
+        raise TypeError(f"{column}: a {kind!r} column in the project page's JSON needs a reader")
+    return None
+
+
+@dataclass(frozen=True)
+class _Detail:
+    statement: Any
+    readers: tuple[tuple[tuple[int, Callable[[Any], Any]], ...], ...]  # by child: (position, reader)
+    parse: Callable[[Any], Any] | None  # the driver's value of an aggregate to Python (SQLite: JSON text)
+
+
+def _detail(dialect: Dialect) -> _Detail:
+    """The statement and its readers, built once per dialect (bound: the project's code alone)."""
+    found: _Detail = _built(("project detail", dialect.name), lambda: _Detail(
+        select(Project.id, Project.title, Project.description, Project.aliases, Programme.code, Programme.name,
+               Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
+               Project.value_currency, Project.value_date, Project.value_claim_id, Project.planned_start,
+               Project.planned_end, Project.actual_start, Project.actual_end, Project.iati_identifier,
+               Project.status, Project.version, *_ref_columns(_VALUE_SOURCE), *_ref_columns(_PROJECT_SOURCE),
+               *(_aggregated(child, dialect.name) for child in _CHILDREN))
+        .outerjoin(Programme, Programme.id == Project.programme_id)
+        .outerjoin(Industry, Industry.id == Project.industry_id)
+        .outerjoin(_VALUE_SOURCE, _VALUE_SOURCE.id == Project.value_source_id)
+        .outerjoin(_PROJECT_SOURCE, _PROJECT_SOURCE.id == Project.source_id)
+        .where(Project.code == bindparam("code")),
+        tuple(tuple((i, r) for i, c in enumerate(child.columns) if (r := _reader(c, dialect)) is not None)
+              for child in _CHILDREN),
+        None if dialect.name == "postgresql" else json.loads))  # psycopg reads json itself
+    return found
+
+
+def _ref(sid: int | None, scode: str | None, title: str | None, publisher: str | None, published: str | None,
+         url: str | None, kind: str | None) -> dict[str, Any] | None:
+    """source_ref of a source read as _ref_columns (None: no source)."""
+    if not sid:
+        return None
+    return {"id": scode or str(sid), "title": title, "publisher": publisher, "published": published, "url": url,
+            "kind": kind}
 
 
 def project_detail(ctx: Context, code: str) -> dict[str, Any]:
-    """A project with its money, participants, history and claims. Read with plain queries, one
-    per kind of child record (the API's most frequent read; no object loading per attribute)."""
+    """A project with its money, participants, history and claims, read in one statement (the
+    API's most frequent read)."""
     conn = _core(ctx)
-    row = conn.execute(_PROJECT_ROW, {"code": code}).first()
+    detail = _detail(conn.dialect)
+    row = conn.execute(detail.statement, {"code": code}).first()
     if row is None:
         get_project(ctx, code)  # its not-found message
     assert row is not None
     (pid, title, description, aliases, programme_code, programme_name, industry, host, partner, amount, currency,
-     value_date, value_source_id, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id,
-     status, source_id, version) = row
+     value_date, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id, status,
+     version) = row[:20]
+    children = []
+    for aggregate, readers in zip(row[34:], detail.readers, strict=True):
+        items = (detail.parse(aggregate) if detail.parse else aggregate) if aggregate is not None else []
+        if readers:
+            for item in items:
+                for i, reader in readers:
+                    item[i] = reader(item[i])
+        children.append(items)
+    sectors, participants, locations, events, finance, documents, claims = children
     conversion = (rate_table(ctx).stored_to_usd(amount, currency, value_date)
                   if amount is not None and currency else None)
     rate = conversion[1] if conversion else None
-    given = {"pid": pid}
-    sectors = conn.execute(_SECTORS, given).all()
-    participants = conn.execute(_PARTICIPANTS, given).all()
-    locations = conn.execute(_LOCATIONS, given).all()
-    events = conn.execute(_EVENTS, given).all()
-    finance = conn.execute(_FINANCE, given).all()
-    documents = conn.execute(_DOCUMENTS, given).all()
-    claims = conn.execute(_CLAIMS, given).all()
-    refs = _source_refs(ctx, {i for i in (value_source_id, source_id) if i is not None}
-                        | {e.source_id for e in events if e.source_id is not None} | {d.source_id for d in documents})
     return {
         "code": code, "title": title, "description": description, "aliases": aliases,
         "programme": programme_code, "programme_name": programme_name, "industry": industry,
         "host_country": host, "partner_country": partner,
-        "value": ({"amount": amount, "currency": currency, "value_date": value_date,
-                   "source": refs.get(value_source_id) if value_source_id else None, "claim": value_claim_id}
+        "value": ({"amount": amount, "currency": currency, "value_date": value_date, "source": _ref(*row[20:27]),
+                   "claim": value_claim_id}
                   if amount is not None else None),
         "usd": ({"amount": conversion[0], "rate": rate.per_usd if rate else IDENTITY,
                  "rate_period": rate.period.code if rate else "", "rate_source": rate.source if rate else "identity"}
@@ -485,23 +588,23 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
         "actual": {"start": actual_start, "end": actual_end},
         "iati_identifier": iati_id,
         "status": status,
-        "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
-                     "source": refs[e.source_id]["id"] if e.source_id is not None else None,
-                     "source_title": refs[e.source_id]["title"] if e.source_id is not None else None,
-                     "claim": e.claim_id, "note": e.note, "reopen": e.reopen, "backdated": e.backdated}
-                    for e in events],
-        "finance": [{"kind": f.kind, "type": f.type, "date": f.transaction_date or f.period_start,
-                     "amount": f.amount, "currency": f.currency, "description": f.description} for f in finance],
-        "documents": [{"source": refs[d.source_id], "category": d.category} for d in documents],
-        "source": refs.get(source_id) if source_id else None,
+        "history": [{"status": e_status, "effective": effective, "recorded_at": recorded_at,
+                     "source": (scode or str(sid)) if sid is not None else None,
+                     "source_title": stitle if sid is not None else None,
+                     "claim": claim, "note": note, "reopen": reopen, "backdated": backdated}
+                    for e_status, effective, recorded_at, sid, claim, note, reopen, backdated, scode, stitle in events],
+        "finance": [{"kind": kind, "type": f_type, "date": transaction_date or period_start,
+                     "amount": f_amount, "currency": f_currency, "description": f_description}
+                    for kind, f_type, transaction_date, period_start, f_amount, f_currency, f_description in finance],
+        "documents": [{"source": _ref(*ref), "category": category} for category, *ref in documents],
+        "source": _ref(*row[27:34]),
         "claims": [{
-            "id": c.id, "kind": c.kind, "quote": c.quote, "start": c.span_start, "end": c.span_end,
-            "source": c.source_id, "programme": c.programme, "project": code, "subject": c.subject,
-            "status": c.status, "period": c.period, "amount": c.amount, "currency": c.currency, "count": c.count,
-            "unit": c.unit, "value": c.value, "approximate": c.approximate, "lower_bound": c.lower_bound,
-            "links": c.links, "method": c.method, "review": c.review, "reviewed_by": c.reviewed_by,
-            "reason": c.reason, "fact": {"entity": c.fact_entity, "id": c.fact_id} if c.fact_entity else None,
-            "extracted": c.extracted, "version": c.version} for c in claims],  # as claim_view shows them
+            "id": c[0], "kind": c[1], "quote": c[2], "start": c[3], "end": c[4], "source": c[5], "programme": c[6],
+            "project": code, "subject": c[7], "status": c[8], "period": c[9], "amount": c[10], "currency": c[11],
+            "count": c[12], "unit": c[13], "value": c[14], "approximate": c[15], "lower_bound": c[16],
+            "links": c[17], "method": c[18], "review": c[19], "reviewed_by": c[20], "reason": c[21],
+            "fact": {"entity": c[22], "id": c[23]} if c[22] else None, "extracted": c[24], "version": c[25]}
+            for c in claims],  # as claim_view shows them
         "version": version,
     }
 
