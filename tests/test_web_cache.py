@@ -113,3 +113,36 @@ def test_a_token_is_checked_again_only_after_users_or_tokens_change(loaded, writ
         assert client.get("/api/v1/projects/bakad", headers=me).status_code == 401
     finally:
         event.remove(store.engine, "before_cursor_execute", note)
+
+
+def test_cache_reads_outside_a_request_commit_and_keep_prepared_statements(request):
+    """The shared cache's look-up and the change tokens read without a request's transaction end
+    with a commit: a ROLLBACK would make psycopg forget every statement it prepared on that
+    connection (the next requests on it would prepare and plan them all again)."""
+    from sqlalchemy import event, text
+
+    from cooptrack.store import Store
+    from cooptrack.store.db import make_engine
+    from cooptrack.web.cache import DataVersion, SharedCache
+
+    pg = request.getfixturevalue("postgres_store")
+    if pg is None:
+        pytest.skip("PostgreSQL not configured: set COOPTRACK_TEST_POSTGRES_URL to run this test")
+    pg.reset()
+    url = pg.store.url
+    store = Store(url, engine=make_engine(url, pool_size=1, max_overflow=0))  # one connection: always the same
+    rolled_back = []
+    event.listen(store.engine, "rollback", lambda conn: rolled_back.append(conn))
+    try:
+        with store.read() as session:
+            for _ in range(3):  # prepared by psycopg from its second use
+                session.execute(text("SELECT count(*) FROM projects WHERE code = :c"), {"c": "x"})
+        SharedCache(store).get("/api/v1/programmes/x/overview?", "1.2.3")
+        assert DataVersion(store).tokens() is not None
+        assert rolled_back == []
+        with store.engine.connect() as conn:
+            prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
+            conn.commit()
+        assert prepared and prepared > 0
+    finally:
+        store.dispose()

@@ -97,7 +97,7 @@ class DataVersion:
                     return self._seen[1]
             if session is not None:
                 return read_tokens(session.connection())
-            with self.store.engine.connect() as conn:
+            with self.store.engine.begin() as conn:  # committed, not rolled back (see SharedCache.get)
                 return read_tokens(conn)
         except (DBAPIError, sqlite3.Error):  # e.g. not migrated yet
             return None
@@ -138,7 +138,9 @@ class SharedCache:
 
     def get(self, key: str, version: str) -> tuple[bytes, dict[str, str]] | None:
         try:
-            with self.store.engine.connect() as conn:
+            # Committed, not rolled back: a ROLLBACK makes psycopg forget every statement it prepared
+            # on the connection, which the next requests on it would then prepare and plan again.
+            with self.store.engine.begin() as conn:
                 row = conn.exec_driver_sql("SELECT body, etag FROM response_cache WHERE key = %s AND version = %s",
                                            (key, version)).first()
         except DBAPIError:  # e.g. a read-only standby without the table: compute instead
