@@ -246,3 +246,40 @@ def test_answers_write_decimals_dates_and_text_as_the_audit_log_does():
     }
     expected = json.dumps(jsonable(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert JSON(content).body == expected
+
+
+def test_hot_reads_answer_alike_on_the_event_loop_and_in_threads(client, demo_db, monkeypatch):
+    """The hot read routes run on the event loop's thread (`serve --workers N`) or in the thread
+    pool: the same answers, the same errors, and no thread switch when on the loop."""
+    import threading
+
+    import cooptrack.web.context as context
+
+    urls = ["/api/v1/projects?programme=fresh-wind&sort=-value", "/api/v1/projects?sector=321&page=1",
+            "/api/v1/projects?country=KOR&status=in_execution", "/api/v1/projects/car-assembly-plant",
+            "/api/v1/observations?reporter=KAZ&partner=KOR&page=1", "/api/v1/projects/no-such-project",
+            "/api/v1/projects?page=0"]
+    threaded = {url: client.get(url) for url in urls}
+    ran_in: list[str] = []
+    real = context.Context
+
+    def noting(*args, **kwargs):
+        ran_in.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(context, "Context", noting)
+    monkeypatch.setenv("COOPTRACK_RESPONSE_CACHE", "off")
+    with TestClient(create_app(demo_db, public_read=True, read_threads=False)) as loop_client:
+        loop_thread = loop_client.portal.call(threading.current_thread).name
+        for url in urls:
+            answer = loop_client.get(url)
+            assert answer.status_code == threaded[url].status_code, url
+            if answer.status_code == 200:
+                assert answer.content == threaded[url].content, url
+            else:
+                assert answer.json()["error"]["code"] == threaded[url].json()["error"]["code"], url
+    assert ran_in and set(ran_in) == {loop_thread}
+    monkeypatch.delenv("COOPTRACK_READ_THREADS", raising=False)
+    assert create_app(demo_db, public_read=True).state.read_threads is True
+    monkeypatch.setenv("COOPTRACK_READ_THREADS", "off")
+    assert create_app(demo_db, public_read=True).state.read_threads is False

@@ -30,6 +30,9 @@ def serve(
     store.dispose()
     os.environ["COOPTRACK_PUBLIC_READ"] = "1" if public_read else "0"
     os.environ["COOPTRACK_LOG_LEVEL"] = log_level
+    # Several processes: each runs its hot reads on its event loop's thread (no thread switches);
+    # one process keeps them in threads, so that a long read does not hold up the others.
+    os.environ.setdefault("COOPTRACK_READ_THREADS", "off" if workers > 1 else "on")
     shown = f"[{host}]" if ":" in host else host
     console.print(f"cooptrack dashboard: http://{shown}:{port}/   API: http://{shown}:{port}/docs   (Ctrl+C stops)")
     if not public_read:

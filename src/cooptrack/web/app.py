@@ -54,9 +54,11 @@ STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_app(store: Store, *, public_read: bool) -> FastAPI:
+def create_app(store: Store, *, public_read: bool, read_threads: bool | None = None) -> FastAPI:
     """The application for ``store``. ``public_read``: anonymous users may read (and nothing
-    else); without it every request must be signed in."""
+    else); without it every request must be signed in. ``read_threads``: the hot read routes run
+    in the thread pool (True) or on the event loop's thread (False; see web/context.py's in_read);
+    by default as COOPTRACK_READ_THREADS says (on unless it is "off")."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Requests run at once in this process's threads: no more than its pooled connections.
@@ -74,6 +76,8 @@ def create_app(store: Store, *, public_read: bool) -> FastAPI:
     )
     app.state.store = store
     app.state.public_read = public_read
+    app.state.read_threads = (read_threads if read_threads is not None
+                              else os.environ.get("COOPTRACK_READ_THREADS", "on").strip().lower() != "off")
     app.state.tokens = VerifiedTokens()
     app.state.sessions = Sessions()
     app.state.throttle = LoginThrottle()

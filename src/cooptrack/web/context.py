@@ -88,10 +88,16 @@ def read_context(request: Request) -> Iterator[Context]:
 
 
 async def in_read(request: Request, work: Callable[[Context], Response]) -> Response:
-    """``work`` in one read transaction, for anyone allowed to read, in one worker thread (the
-    dependency above takes three thread switches: for the hot read routes, one). The response
-    cache is consulted in the same transaction: the answer kept for the version of what the path
-    reads, or ``work``'s answer, kept for that version (see web/cache.py)."""
+    """``work`` in one read transaction, for anyone allowed to read. The response cache is
+    consulted in the same transaction: the answer kept for the version of what the path reads, or
+    ``work``'s answer, kept for that version (see web/cache.py).
+
+    Where it runs (``app.state.read_threads``, see create_app): in a worker thread (the
+    dependency above takes three thread switches: for the hot read routes, one), or on the event
+    loop's own thread. The second costs no thread switch and no contention for the interpreter
+    lock between the loop and its threads: with several worker processes (`serve --workers N`) it
+    serves a quarter more reads per second on two cores (bench/team), and the other processes
+    answer while one waits for the database; in one process, a long read would hold up the rest."""
     cache = request.app.state.cache
     path = request.url.path
     cached = request.method == "GET" and cache.cacheable(path)
@@ -120,7 +126,9 @@ async def in_read(request: Request, work: Callable[[Context], Response]) -> Resp
                 response.headers["X-Cache"] = "miss"
             return response
 
-    return await run_in_threadpool(run)
+    if request.app.state.read_threads:
+        return await run_in_threadpool(run)
+    return run()
 
 
 def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
