@@ -286,7 +286,7 @@ def _version_for_reader(request: Request, path: str) -> str:
     public_read = request.app.state.public_read
     if public_read and "authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
         return cache.version_for(path)
-    with request.app.state.store.read() as session:
+    with request.app.state.store.read(transaction=False) as session:
         tokens = DataTokens(request, session)  # read once: for the token check and the version
         who = identify(request, Context(session, actor="anonymous", tokens=tokens))
         check_allowed(who, "read", public_read)

@@ -103,7 +103,7 @@ async def in_read(request: Request, work: Callable[[Context], Response]) -> Resp
     cached = request.method == "GET" and cache.cacheable(path)
 
     def run() -> Response:
-        with store_of(request).read() as session:
+        with store_of(request).read(transaction=False) as session:
             tokens = DataTokens(request, session)
             ctx = Context(session, actor="anonymous", request_id=_request_id(request), tokens=tokens)
             who = identify(request, ctx)
@@ -137,7 +137,7 @@ def write_context(action: str) -> Callable[[Request], Iterator[Context]]:
 
     def dependency(request: Request) -> Iterator[Context]:
         store = store_of(request)
-        with store.read() as session:
+        with store.read(transaction=False) as session:
             who = identify(request, _context(request, session))
         check_allowed(who, action, public_read=False)
         if who.via == "session":  # a browser's cookie rides along on any site's request: ask for the form token
@@ -152,7 +152,7 @@ def require(action: str) -> Callable[[Request], Principal]:
     """A dependency: the principal, if allowed to ``action``; no transaction is kept open."""
 
     def dependency(request: Request) -> Principal:
-        with store_of(request).read() as session:
+        with store_of(request).read(transaction=False) as session:
             who = identify(request, _context(request, session))
         check_allowed(who, action, public_read=request.app.state.public_read if action == "read" else False)
         if who.via == "session" and action != "read":
