@@ -340,8 +340,6 @@ class Observation(Versioned, Base):
     __table_args__ = (
         Index("ix_observations_series", "reporter", "partner", "indicator_id", "hs_code", "period_end"),
         Index("ix_observations_pair_period", "reporter", "partner", "period_start", "id"),  # the list's order
-        # the list of one indicator between two countries, in its order
-        Index("ix_observations_pair_indicator_period", "reporter", "partner", "indicator_id", "period_start", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))

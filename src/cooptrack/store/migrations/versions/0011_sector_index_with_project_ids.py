@@ -1,4 +1,4 @@
-"""indexes for the lists of a sector's projects and of one indicator's observations
+"""the sector index holds project ids (the lists of a sector's projects)
 
 Revision ID: 0011
 Revises: 0010
@@ -19,12 +19,8 @@ def upgrade() -> None:
     # a sector's project ids from the index alone (its count and its projects' ids)
     op.drop_index('ix_project_sectors_dac_code', table_name='project_sectors')
     op.create_index('ix_project_sectors_dac_code', 'project_sectors', ['dac_code', 'project_id'])
-    # one indicator between two countries, already in the list's order (period, id)
-    op.create_index('ix_observations_pair_indicator_period', 'observations',
-                    ['reporter', 'partner', 'indicator_id', 'period_start', 'id'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_observations_pair_indicator_period', table_name='observations')
     op.drop_index('ix_project_sectors_dac_code', table_name='project_sectors')
     op.create_index('ix_project_sectors_dac_code', 'project_sectors', ['dac_code'])
