@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select
 
 from cooptrack.services.context import Context
 from cooptrack.store.models import AuditEvent, Base
@@ -27,7 +27,12 @@ def jsonable(value: Any) -> Any:
 def snapshot(obj: Base, **extra: Any) -> dict[str, Any]:
     """The row's column values as JSON-ready data (plus any extra keys given)."""
     mapper = inspect(type(obj))
-    data = {c.key: jsonable(getattr(obj, c.key)) for c in mapper.column_attrs}
+    return snapshot_of({c.key: getattr(obj, c.key) for c in mapper.column_attrs}, **extra)
+
+
+def snapshot_of(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """``snapshot`` of a row read without the ORM: ``values`` by column attribute, in the mapper's order."""
+    data = {k: jsonable(v) for k, v in values.items()}
     data.update({k: jsonable(v) for k, v in extra.items()})
     return data
 
@@ -52,6 +57,23 @@ def record(
     )
     ctx.session.add(event)
     return event
+
+
+_INSERT = insert(AuditEvent)
+
+
+def record_now(
+    ctx: Context,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """``record`` without the ORM: the same row, inserted now (not at the session's next flush)."""
+    ctx.session.connection().execute(_INSERT, {
+        "at": ctx.now, "actor": ctx.actor, "action": action, "entity": entity, "entity_id": str(entity_id),
+        "before": before, "after": after, "request_id": ctx.request_id})
 
 
 def recent(ctx: Context, limit: int = 50, entity: str | None = None) -> list[AuditEvent]:

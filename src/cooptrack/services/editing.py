@@ -4,12 +4,14 @@ Project edits go through the same checks and writer as imports (``upsert_project
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import fields, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Dialect, Table, bindparam, func, join, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from cooptrack.domain.indicators import FLAGS
 from cooptrack.domain.money import check_amount
@@ -17,7 +19,7 @@ from cooptrack.domain.period import Period
 from cooptrack.errors import InvalidInput, NotFound, StaleVersion
 from cooptrack.findings import Finding
 from cooptrack.services import audit, validate
-from cooptrack.services.browse import project_detail
+from cooptrack.services.browse import _aggregated, _built, _Child, _reader, project_detail
 from cooptrack.services.context import Checks, Context
 from cooptrack.services.programmes import IndustrySpec, check_industries, check_parties, get_programme
 from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
@@ -359,8 +361,21 @@ def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, [Finding("invalid", message, field=field)])
 
 
-def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_version: int) -> tuple[Project, str]:
+@dataclass(frozen=True)
+class EditedProject:
+    """A project edited without loading it (an edit of its texts alone): what the caller needs of it."""
+
+    code: str
+    version: int
+
+
+def update_project(ctx: Context, code: str, changes: dict[str, Any],
+                   expected_version: int) -> tuple[Project | EditedProject, str]:
     """Apply ``changes`` (ProjectSpec field names) to the project at ``expected_version``."""
+    if changes and changes.keys() <= _TEXTS:
+        edited = _edit_texts(ctx, code, changes, expected_version)
+        if edited is not None:
+            return edited
     project = get_project(ctx, code)
     check_version("project", code, project.version, expected_version, lambda: audit.jsonable(project_detail(ctx, code)))
     _unknown(changes, PROJECT_FIELDS, "a project")
@@ -374,7 +389,7 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
     if "aliases" in given and not isinstance(given["aliases"], list):
         raise _bad("aliases", "aliases must be a list of names")
     if given and given.keys() <= _TEXTS:
-        return _edit_texts(ctx, project, given)
+        return _edit_loaded_texts(ctx, project, given)
     if "source" in given:
         given["value_source"] = True  # a new source is the value's source too, as when registering
     # A project without an industry gets one derived from its sectors only when those (or its
@@ -387,18 +402,115 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any], expected_ve
 # Fields whose check needs nothing but their own value: an edit of these alone is checked and
 # written without rebuilding and re-checking the whole project (the team's most frequent edit).
 _TEXTS = frozenset({"title", "description", "aliases"})
-_SECTOR_STATE = (select(ProjectSector.dac_code, ProjectSector.percent)
-                 .where(ProjectSector.project_id == bindparam("pid")).order_by(ProjectSector.dac_code))
-_PARTICIPANT_STATE = (select(Organisation.name, Participant.role)
-                      .join(Organisation, Organisation.id == Participant.organisation_id)
-                      .where(Participant.project_id == bindparam("pid")).order_by(Participant.id))
-_LOCATION_STATE = select(Location.name).where(Location.project_id == bindparam("pid")).order_by(Location.id)
+# What a project's audit event records besides its row: its sectors, participants and locations,
+# which an edit of its texts leaves as they are.
+_TEXT_CHILDREN = (
+    _Child((ProjectSector.dac_code, ProjectSector.percent), ProjectSector, ProjectSector.project_id == Project.id,
+           (ProjectSector.dac_code,)),
+    _Child((Organisation.name, Participant.role),
+           join(Participant, Organisation, Organisation.id == Participant.organisation_id),
+           Participant.project_id == Project.id, (Participant.id,)),
+    _Child((Location.name,), Location, Location.project_id == Project.id, (Location.id,)),
+)
+# The row's columns as audit.snapshot gives them: the mapper's column attributes, in its order.
+_SNAPSHOT = tuple(attr.key for attr in Project.__mapper__.column_attrs)
+_VERSION = _SNAPSHOT.index("version")
+_PROJECTS = cast(Table, Project.__table__)
+_IDENTITY = Project.__mapper__.identity_key_from_primary_key  # the session's key of a project's object
 
 
-def _edit_texts(ctx: Context, project: Project, given: dict[str, Any]) -> tuple[Project, str]:
-    """``update_project`` for an edit of ``_TEXTS`` alone: the same checks of those fields, the
-    same rows written and the same audit event (the project's sectors, participants and
-    locations, which it leaves as they are, read with plain queries)."""
+@dataclass(frozen=True)
+class _TextRead:
+    statement: Any
+    readers: tuple[tuple[tuple[int, Callable[[Any], Any]], ...], ...]  # by child: (position, reader)
+    parse: Callable[[Any], Any] | None  # the driver's value of an aggregate to Python (SQLite: JSON text)
+
+
+def _text_read(dialect: Dialect) -> _TextRead:
+    """The project's row and its children as its audit event records them, in one statement (as
+    project_detail reads its children), built once per dialect."""
+    found: _TextRead = _built(("project text edit", dialect.name), lambda: _TextRead(
+        select(*(getattr(Project, key) for key in _SNAPSHOT),
+               *(_aggregated(child, dialect.name) for child in _TEXT_CHILDREN))
+        .where(Project.code == bindparam("code")),
+        tuple(tuple((i, r) for i, c in enumerate(child.columns) if (r := _reader(c, dialect)) is not None)
+              for child in _TEXT_CHILDREN),
+        None if dialect.name == "postgresql" else json.loads))
+    return found
+
+
+def _text_update(columns: frozenset[str]) -> Any:
+    """The UPDATE of ``columns`` of a project at a version (bound: p_id, p_version, p_next and p_<column>),
+    built once per set of columns and dialect-neutral."""
+    found = _UPDATES.get(columns)
+    if found is None:
+        found = _UPDATES[columns] = (
+            update(_PROJECTS).where(_PROJECTS.c.id == bindparam("p_id"), _PROJECTS.c.version == bindparam("p_version"))
+            .values({**{key: bindparam(f"p_{key}", type_=_PROJECTS.c[key].type) for key in _SNAPSHOT if key in columns},
+                     "version": bindparam("p_next")}))
+    return found
+
+
+_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _edit_texts(ctx: Context, code: str, changes: dict[str, Any],
+                expected_version: int) -> tuple[EditedProject, str] | None:
+    """``update_project`` for an edit of ``_TEXTS`` alone, without loading the project: the same
+    checks, refusals, rows written and audit event as ``_edit_loaded_texts`` (the project and what
+    its audit event records of its other rows read in one statement; its row written with the
+    version it was read at, as the ORM writes a versioned row). None when the ORM's way must be
+    taken: no project of that code (for its not-found message), or one the session holds already
+    (whose object must see the edit)."""
+    session = ctx.session
+    session.flush()  # pending changes first, as the ORM's read of the project would
+    conn = session.connection()
+    read = _text_read(conn.dialect)
+    row = conn.execute(read.statement, {"code": code}).first()
+    if row is None or _IDENTITY((row[0],)) in session.identity_map:
+        return None
+    stored = dict(zip(_SNAPSHOT, row[:len(_SNAPSHOT)], strict=True))
+    version = row[_VERSION]
+    check_version("project", code, version, expected_version, lambda: audit.jsonable(project_detail(ctx, code)))
+    given = dict(changes)
+    if "aliases" in given and not isinstance(given["aliases"], list):
+        raise _bad("aliases", "aliases must be a list of names")
+    values = _text_values(given)
+    changed = {key: value for key, value in values.items() if stored[key] != value}
+    if not changed:
+        return EditedProject(stored["code"], version), "unchanged"
+    children = []
+    for aggregate, readers in zip(row[len(_SNAPSHOT):], read.readers, strict=True):
+        items = (read.parse(aggregate) if read.parse else aggregate) if aggregate is not None else []
+        for item in items:
+            for i, reader in readers:
+                item[i] = reader(item[i])
+        children.append(items)
+    sectors, participants, locations = children
+    before = audit.snapshot_of(stored, sectors={dac: percent for dac, percent in sectors},
+                               participants=[{"name": name, "role": role} for name, role in participants],
+                               locations=[name for (name,) in locations])
+    # The version check the ORM makes of a versioned row: written only if still at the version read.
+    # updated_at is set by its column's onupdate, as by the ORM's flush.
+    written = conn.execute(_text_update(frozenset(changed)),
+                           {"p_id": stored["id"], "p_version": version, "p_next": version + 1,
+                            **{f"p_{key}": value for key, value in changed.items()}})
+    if written.rowcount != 1:  # another writer's edit committed since the read: refused as the ORM's flush is
+        session.rollback()  # (which rolls the transaction back)
+        raise StaleDataError(f"UPDATE statement on table '{_PROJECTS.name}' expected to update 1 row(s); "
+                             f"{written.rowcount} were matched.")
+    params = written.last_updated_params()  # with updated_at as its onupdate gave it
+    assert not isinstance(params, list)
+    after = dict(before)
+    after.update(audit.snapshot_of({**changed, "version": version + 1, "updated_at": params["updated_at"]}))
+    if not {k for k in after if before.get(k) != after.get(k)} - {"updated_at", "version"}:
+        return EditedProject(stored["code"], version + 1), "unchanged"
+    audit.record_now(ctx, "update", "project", stored["code"], before, after)
+    return EditedProject(stored["code"], version + 1), "updated"
+
+
+def _text_values(given: dict[str, Any]) -> dict[str, Any]:
+    """The checked values of an edit of ``_TEXTS``."""
     checks = Checks()
     values: dict[str, Any] = {}
     if "title" in given:
@@ -408,6 +520,22 @@ def _edit_texts(ctx: Context, project: Project, given: dict[str, Any]) -> tuple[
     if "aliases" in given:
         values["aliases"] = list(given["aliases"])
     checks.done()
+    return values
+
+
+_SECTOR_STATE = (select(ProjectSector.dac_code, ProjectSector.percent)
+                 .where(ProjectSector.project_id == bindparam("pid")).order_by(ProjectSector.dac_code))
+_PARTICIPANT_STATE = (select(Organisation.name, Participant.role)
+                      .join(Organisation, Organisation.id == Participant.organisation_id)
+                      .where(Participant.project_id == bindparam("pid")).order_by(Participant.id))
+_LOCATION_STATE = select(Location.name).where(Location.project_id == bindparam("pid")).order_by(Location.id)
+
+
+def _edit_loaded_texts(ctx: Context, project: Project, given: dict[str, Any]) -> tuple[Project, str]:
+    """``update_project`` for an edit of ``_TEXTS`` alone of a project the session holds: the same
+    checks of those fields, the same rows written and the same audit event (the project's sectors,
+    participants and locations, which it leaves as they are, read with plain queries)."""
+    values = _text_values(given)
     conn, pid = ctx.session.connection(), {"pid": project.id}
     children = {
         "sectors": {dac: percent for dac, percent in conn.execute(_SECTOR_STATE, pid)},
