@@ -37,24 +37,15 @@ def snapshot_of(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return data
 
 
-def record(
-    ctx: Context,
-    action: str,
-    entity: str,
-    entity_id: object,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> AuditEvent:
-    event = AuditEvent(
-        at=ctx.now,
-        actor=ctx.actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-        request_id=ctx.request_id,
-    )
+def _row(ctx: Context, action: str, entity: str, entity_id: object, before: dict[str, Any] | None,
+         after: dict[str, Any] | None) -> dict[str, Any]:
+    return {"at": ctx.now, "actor": ctx.actor, "action": action, "entity": entity, "entity_id": str(entity_id),
+            "before": before, "after": after, "request_id": ctx.request_id}
+
+
+def record(ctx: Context, action: str, entity: str, entity_id: object, before: dict[str, Any] | None,
+           after: dict[str, Any] | None) -> AuditEvent:
+    event = AuditEvent(**_row(ctx, action, entity, entity_id, before, after))
     ctx.session.add(event)
     return event
 
@@ -62,18 +53,10 @@ def record(
 _INSERT = insert(AuditEvent)
 
 
-def record_now(
-    ctx: Context,
-    action: str,
-    entity: str,
-    entity_id: object,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
+def record_now(ctx: Context, action: str, entity: str, entity_id: object, before: dict[str, Any] | None,
+               after: dict[str, Any] | None) -> None:
     """``record`` without the ORM: the same row, inserted now (not at the session's next flush)."""
-    ctx.session.connection().execute(_INSERT, {
-        "at": ctx.now, "actor": ctx.actor, "action": action, "entity": entity, "entity_id": str(entity_id),
-        "before": before, "after": after, "request_id": ctx.request_id})
+    ctx.session.connection().execute(_INSERT, _row(ctx, action, entity, entity_id, before, after))
 
 
 def recent(ctx: Context, limit: int = 50, entity: str | None = None) -> list[AuditEvent]:

@@ -19,7 +19,7 @@ from cooptrack.domain.period import Period
 from cooptrack.errors import InvalidInput, NotFound, StaleVersion
 from cooptrack.findings import Finding
 from cooptrack.services import audit, validate
-from cooptrack.services.browse import _aggregated, _built, _Child, _reader, project_detail
+from cooptrack.services.browse import _aggregated, _built, _Child, _Detail, _reader, project_detail
 from cooptrack.services.context import Checks, Context
 from cooptrack.services.programmes import IndustrySpec, check_industries, check_parties, get_programme
 from cooptrack.services.projects import LocationSpec, ParticipantSpec, ProjectSpec, get_project, upsert_project
@@ -419,17 +419,10 @@ _PROJECTS = cast(Table, Project.__table__)
 _IDENTITY = Project.__mapper__.identity_key_from_primary_key  # the session's key of a project's object
 
 
-@dataclass(frozen=True)
-class _TextRead:
-    statement: Any
-    readers: tuple[tuple[tuple[int, Callable[[Any], Any]], ...], ...]  # by child: (position, reader)
-    parse: Callable[[Any], Any] | None  # the driver's value of an aggregate to Python (SQLite: JSON text)
-
-
-def _text_read(dialect: Dialect) -> _TextRead:
+def _text_read(dialect: Dialect) -> _Detail:
     """The project's row and its children as its audit event records them, in one statement (as
     project_detail reads its children), built once per dialect."""
-    found: _TextRead = _built(("project text edit", dialect.name), lambda: _TextRead(
+    found: _Detail = _built(("project text edit", dialect.name), lambda: _Detail(
         select(*(getattr(Project, key) for key in _SNAPSHOT),
                *(_aggregated(child, dialect.name) for child in _TEXT_CHILDREN))
         .where(Project.code == bindparam("code")),
