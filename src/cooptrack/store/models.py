@@ -295,6 +295,7 @@ class Participant(Versioned, Base):
 
 class Location(Versioned, Base):
     __tablename__ = "locations"
+    __table_args__ = (Index("ix_locations_project", "project_id"),)  # the project page's
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(300))
@@ -408,6 +409,7 @@ class Claim(Versioned, Base):
     __tablename__ = "claims"
     __table_args__ = (
         Index("ix_claims_programme_review", "programme_id", "review"),
+        Index("ix_claims_project", "project_id"),  # the project page's
         Index("ix_claims_source", "source_id"),
         CheckConstraint("review IN ('pending', 'accepted', 'rejected')", name="review"),
     )
