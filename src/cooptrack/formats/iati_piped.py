@@ -74,8 +74,8 @@ CHUNK = 32  # activities per message: real activities average 5-20 kB
 CHUNK_BYTES = 512 * 1024  # or fewer, once the child has read this much XML since its last message
 PIPE_BYTES = 1024 * 1024  # the pipe's size, where the system allows it (Linux: pipe-max-size, 1 MB)
 # Messages received ahead of the importer (a thread reads them off the pipe): an import works in
-# batches of 200 activities, and with only the pipe's 64 kB between them the child would wait for
-# the importer to finish a batch before reading on.
+# batches (services.iati.BATCH, 64 activities), and with only the pipe's 64 kB between them the
+# child would wait for the importer to finish a batch before reading on.
 AHEAD = 16
 MIN_BYTES = 4 * 1024 * 1024  # smaller files are read in the importing process
 _STATE = ("findings", "refused", "fatal", "version", "generated", "count", "bytes_read")

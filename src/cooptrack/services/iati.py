@@ -82,7 +82,9 @@ __all__ = ["COMMITMENT", "DEFAULT_CATEGORY", "INCOMING_COMMITMENT", "ROLES", "RO
            "ImportOptions", "ImportResult", "ReportingOrg", "country_of_ref", "export_activities", "import_iati",
            "location_name", "slugify"]
 
-BATCH = 200
+# Activities written together. The batch left when the reading process ends is written after it:
+# 64 rather than 200 took that tail from about 0.1 s to 0.01 s on a 50 MB file (2026-11-28).
+BATCH = 64
 # What a reading process applies to each activity it reads: the import receives prepared activities.
 PREPARE = "cooptrack.services.iati_mapping:prepared_tuple"
 
