@@ -175,6 +175,22 @@ def test_tampered_file_refused(cli, store, package):
     assert count_rows(store) == before
 
 
+def test_number_beyond_the_kept_size_refused(cli, store, package):
+    before = count_rows(store)
+    _tamper(package, "projects.csv", ",7000000000,", ",12345678901234567890123456789,")
+    result = cli("import", "datapackage", str(package), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    # The row refused, the rows that refer to it are refused in turn.
+    assert {f["code"] for f in data["findings"] if f["severity"] == "error"} == {"too_large", "broken_reference"}
+    [finding] = [f for f in data["findings"] if f["code"] == "too_large"]
+    assert (finding["source"], finding["row"], finding["field"], finding["code"]) == (
+        "projects.csv", 2, "value_amount", "too_large")
+    assert finding["message"] == ("value_amount '12345678901234567890123456789' is too large: cooptrack keeps at "
+                                  "most 22 digits before the decimal point")
+    assert count_rows(store) == before
+
+
 def test_structural_problems_refused(cli, store, package):
     before = count_rows(store)
     (package / "targets.csv").unlink()

@@ -476,3 +476,18 @@ def test_rows_written_straight_through_the_driver_equal_core_inserts(write, read
     assert stored[one] == stored[two] == stored[three]
     assert [row[4] for row in stored[one]] == ["1.5", "1.5", "100", "100", "0", "7"]
     assert stored[three][0][2:4] == (date(2020, 1, 1), date(2020, 12, 31))
+
+
+def test_amount_beyond_the_kept_size_refused(write, store, tmp_path):
+    """An IATI value of more than 22 digits before the decimal point is a finding on its line;
+    nothing is written (it would be rounded on SQLite and overflow PostgreSQL's column)."""
+    huge = "1234567890123456789012345.5"
+    path = iati_file(tmp_path / "huge.xml", activity_xml(body=f"""<transaction>
+    <transaction-type code="3"/><transaction-date iso-date="2020-05-01"/>
+    <value currency="USD" value-date="2020-05-01">{huge}</value></transaction>"""))
+    before = count_rows(store)
+    result = run(write, [path])
+    assert not result.written and count_rows(store) == before
+    assert flat_errors(result, "code", "row", "field", "value") == [["too_large", 13, "transaction[1]/value", huge]]
+    assert result.report.errors[0].message == (f"transaction[1]/value '{huge}' is too large: cooptrack keeps at most "
+                                               "22 digits before the decimal point")

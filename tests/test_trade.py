@@ -407,3 +407,15 @@ def test_an_error_after_many_good_rows_writes_nothing(cli, store, tmp_path):
     rows.append({"partnerCode": "0", "period": "3600", "primaryValue": "n/a"})
     out = refused(cli, store, plus_csv(tmp_path / "long.csv", rows))
     assert flat(out, "code", "row") == [["bad_number", 2502]]
+
+
+def test_values_beyond_the_kept_size_refused(cli, store, tmp_path):
+    """A value of more than 22 digits before the decimal point (what every amount in cooptrack
+    keeps) is refused with its line and column, not stored (or rounded) or left to crash."""
+    out = refused(cli, store, plus_csv(tmp_path / "huge.csv", [
+        {"primaryValue": "1" + "0" * 22}, {"partnerCode": "156", "netWgt": "12345678901234567890123456789.5"},
+        {"partnerCode": "643", "primaryValue": "9" * 22}]))
+    assert flat(out, "code", "row", "field", "value") == [
+        ["too_large", 2, "primaryValue", "1" + "0" * 22], ["too_large", 3, "netWgt", "12345678901234567890123456789.5"]]
+    assert out["findings"][0]["message"] == (
+        f"primaryValue {'1' + '0' * 22} is too large: cooptrack keeps at most 22 digits before the decimal point")

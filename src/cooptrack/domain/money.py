@@ -10,6 +10,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from cooptrack import codes
+from cooptrack.decimals import WIDE, too_large, too_large_message
 from cooptrack.domain._fail import invalid
 from cooptrack.domain.period import Period
 from cooptrack.errors import InvalidInput
@@ -45,13 +46,12 @@ def parse_amount(text: str | int | Decimal, field: str = "amount") -> Decimal:
             invalid("bad_amount", f"{field} '{text}' is not a number; write digits such as 2500000000", field, text)
     if not value.is_finite():
         invalid("bad_amount", f"{field} '{text}' is not a finite number", field, text)
-    sign, digits, exponent = value.as_tuple()
+    if too_large(value):
+        invalid("too_large", too_large_message(f"{field} '{text}'"), field, text)
+    exponent = value.normalize(WIDE).as_tuple().exponent
     assert isinstance(exponent, int)
-    if exponent < -6 and value != value.quantize(Decimal("0.000001")):
+    if exponent < -6:
         invalid("too_precise", f"{field} '{text}' has more than 6 decimal places", field, text)
-    if abs(value) >= Decimal(10) ** 32:
-        invalid("too_large", f"{field} '{text}' is too large (at most 32 digits before the decimal point)",
-                field, text)
     return value
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from cooptrack.decimals import WIDE
 from cooptrack.extract.lexicon import (
     APPROX,
     GAP_STOP_EN,
@@ -290,9 +291,9 @@ class Part:
 
 
 def _whole(value: Decimal) -> Decimal:
-    value = value.normalize()
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
+    value = value.normalize(WIDE)  # exact however long the number written in the text
+    if value == value.to_integral_value(context=WIDE):
+        return value.quantize(Decimal(1), context=WIDE)
     return value
 
 

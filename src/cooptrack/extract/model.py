@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from cooptrack.decimals import WIDE
+
 KINDS = ("money", "count", "percent", "multiple", "period", "status", "party", "sector", "commodity", "project")
 STATUSES = ("pipeline", "agreed", "in_execution", "implemented", "closed", "suspended", "cancelled")
 UNITS = (
@@ -33,8 +35,7 @@ _ALWAYS: dict[str, tuple[str, ...]] = {
 
 def decimal_text(value: Decimal) -> str:
     """A Decimal as plain digits: Decimal("2.5E+9") -> "2500000000", Decimal("1.50") -> "1.5"."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(WIDE), "f")  # exact past the default context's 28 digits
 
 
 @dataclass

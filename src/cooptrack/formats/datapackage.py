@@ -30,6 +30,7 @@ from typing import IO, Any
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String, Table
 from sqlalchemy.orm import DeclarativeBase
 
+from cooptrack.decimals import INTEGER_DIGITS, too_large
 from cooptrack.errors import InvalidInput, TooLarge, WrongType
 from cooptrack.findings import Finding
 from cooptrack.formats.zipsafe import ZipLimits, size_problem, unsafe_members
@@ -150,9 +151,13 @@ def decode(text: str, ftype: str, nullable: bool, max_length: int | None = None)
         if not _NUMBER.match(text):
             raise CellError("bad_number", "is not a decimal number; write digits with a dot, such as 1250000.50")
         try:
-            return Decimal(text)
+            number = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
             raise CellError("bad_number", "is not a decimal number") from None
+        if too_large(number):
+            raise CellError("too_large", f"is too large: cooptrack keeps at most {INTEGER_DIGITS} digits before the "
+                            "decimal point")
+        return number
     if ftype == "boolean":
         if text not in ("true", "false"):
             raise CellError("bad_boolean", "is not a boolean; write true or false")

@@ -28,6 +28,7 @@ from typing import Any
 from lxml import etree
 
 from cooptrack import codes
+from cooptrack.decimals import too_large, too_large_message
 from cooptrack.findings import Finding, Severity
 from cooptrack.formats import xmlsafe
 
@@ -338,6 +339,10 @@ class _Reader:
             self.finding(el, f"{where}/value", "bad_amount",
                          f"{where}/value '{(el.text or '').strip()}' is not a decimal number (e.g. -1500.50)",
                          (el.text or "").strip())
+        elif too_large(amount):
+            ok = False
+            text = (el.text or "").strip()
+            self.finding(el, f"{where}/value", "too_large", too_large_message(f"{where}/value '{text}'"), text)
         raw_vd = el.get("value-date")
         value_date = parse_day(raw_vd)
         if value_date is None:

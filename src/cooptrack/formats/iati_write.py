@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from cooptrack.decimals import WIDE
 from cooptrack.formats import xmlsafe
 from cooptrack.formats.iati_read import XML_LANG, Activity, Coded, Money, Narrative, Org
 
@@ -34,7 +35,7 @@ _ACTIVITY_ATTRS = ("xml:lang", "default-currency", "last-updated-datetime", "hum
 
 def number(value: Decimal) -> str:
     """A decimal as xsd:decimal text: no exponent, no trailing zeros."""
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(WIDE), "f")
     return "0" if text in ("-0", "") else text
 
 

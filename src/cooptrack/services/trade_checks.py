@@ -25,6 +25,7 @@ from operator import eq, is_, itemgetter, not_
 from typing import Any
 
 from cooptrack import codes
+from cooptrack.decimals import too_large, too_large_message
 from cooptrack.domain.period import Period
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding, Report, Severity
@@ -35,7 +36,8 @@ COLUMNS = ("indicator_id", "reporter", "partner", "hs_code", "period", "period_s
            "cif_value", "fob_value", "quantity", "quantity_unit", "net_weight_kg", "flags", "note")
 Write = Callable[[list[tuple[Any, ...]]], Any]
 BAD = object()  # an amount that is not one; the slow path says why
-_PLAIN_TEXT = r"(?=[0-9.]{1,27}%s)(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?"  # Amount's text on SQLite
+# Amount's text on SQLite, with at most 22 digits before the point (decimals.INTEGER_DIGITS)
+_PLAIN_TEXT = r"(?=[0-9.]{1,27}%s)(?:0|[1-9][0-9]{0,21})(?:\.[0-9]*[1-9])?"
 _PLAIN = re.compile(_PLAIN_TEXT % "$")
 _PLAIN_LINES = re.compile(r"(?:(?:" + _PLAIN_TEXT % r"\n" + r")?\n)*")  # a column: each empty or plain, then \n
 _NEVER = re.compile(r"(?!)")
@@ -351,16 +353,19 @@ class Checker:
             value = Decimal(text)
         except InvalidOperation:
             return BAD
-        if not value.is_finite() or value < 0:
+        if not value.is_finite() or value < 0 or too_large(value):
             return BAD
         return self.bind_amount(value)
 
     def amount_issue(self, key: str, text: str) -> Issue:
         column = self.columns.get(key, key)
         try:
-            negative = Decimal(text) < 0
+            value: Decimal | None = Decimal(text)
         except InvalidOperation:
-            negative = False
+            value = None
+        negative = value is not None and value.is_finite() and value < 0
+        if value is not None and value.is_finite() and too_large(value):
+            return self.issue("too_large", key, text, too_large_message(f"{column} {text}"))
         if negative:
             return self.issue("negative_value", key, text, f"{column} {text} is negative; trade values, weights and "
                               "quantities are zero or more")

@@ -10,6 +10,10 @@ from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from cooptrack.decimals import plain, plain_text
+
+__all__ = ["Amount", "UTCDateTime", "plain", "utcnow"]
+
 
 class Amount(TypeDecorator[Decimal]):
     """An exact decimal: NUMERIC on PostgreSQL, canonical text on SQLite (whose NUMERIC
@@ -30,8 +34,7 @@ class Amount(TypeDecorator[Decimal]):
             raise TypeError("binary floats are not stored as money; pass a Decimal")
         value = Decimal(value)
         if dialect.name == "sqlite":
-            text = format(value.normalize(), "f")
-            return text if text != "-0" else "0"
+            return plain_text(value)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
@@ -41,12 +44,6 @@ class Amount(TypeDecorator[Decimal]):
 
     def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
         return self
-
-
-def plain(value: Decimal) -> Decimal:
-    """Trailing zeros dropped without an exponent: NUMERIC 100.000000 -> 100, not 1E+2."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
