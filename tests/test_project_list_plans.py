@@ -171,27 +171,19 @@ def matches(p: Known, q: ProjectQuery) -> bool:
 
 
 def oracle(known: list[Known], q: ProjectQuery, dialect: str) -> list[str]:
-    """The codes of every match, in the list's order. NULLs sort as each database sorts them:
-    first in ascending order on SQLite, last on PostgreSQL (and the other way round descending).
-    The value sort is by (USD, code), projects without a USD value last either way."""
+    """The codes of every match, in the list's order: by the sort's value then the code, in the
+    direction asked, the projects without that value (no USD value, no status, no status date,
+    no programme) last either way, by code, on both databases alike."""
     found = [p for p in known if matches(p, q)]
-    if q.sort == "value":
-        valued = sorted((p for p in found if p.usd is not None), key=lambda p: (p.usd, p.code), reverse=q.descending)
-        unvalued = sorted((p for p in found if p.usd is None), key=lambda p: p.code, reverse=q.descending)
-        return [p.code for p in valued + unvalued]
-    null_rank = 0 if dialect == "sqlite" else 2
-
-    def nullable(value: Any) -> tuple[int, Any]:
-        return (null_rank, "") if value is None else (1, value)
-
-    keys: dict[str, Callable[[Known], Any]] = {
-        "code": lambda p: p.code,
-        "title": lambda p: (p.title, p.code),
-        "status": lambda p: (nullable(p.status), p.code),
-        "status_date": lambda p: (nullable(p.status_start), p.code),
-        "programme": lambda p: (nullable(p.programme), p.code),
-    }
-    return [p.code for p in sorted(found, key=keys[q.sort], reverse=q.descending)]
+    if q.sort in ("code", "title"):
+        key: Callable[[Known], Any] = (lambda p: p.code) if q.sort == "code" else (lambda p: (p.title, p.code))
+        return [p.code for p in sorted(found, key=key, reverse=q.descending)]
+    value: Callable[[Known], Any] = {"value": lambda p: p.usd, "status": lambda p: p.status,
+                                     "status_date": lambda p: p.status_start,
+                                     "programme": lambda p: p.programme}[q.sort]
+    valued = sorted((p for p in found if value(p) is not None), key=lambda p: (value(p), p.code), reverse=q.descending)
+    blank = sorted((p for p in found if value(p) is None), key=lambda p: p.code, reverse=q.descending)
+    return [p.code for p in valued + blank]
 
 
 FILTERS: list[dict[str, Any]] = [

@@ -358,7 +358,13 @@ def _order(shape: _Shape, sort: str, descending: bool, dialect: str) -> list[Any
     if shape.scattered(dialect):
         # the matches read whole and sorted: code order from its index would walk the table
         columns = tuple(c.concat(literal_column("''")) if c is Project.code else c for c in columns)
-    return [c.desc() if descending else c.asc() for c in columns]
+    # Blanks (no status, no programme) last in either direction, as the value sort puts projects
+    # without a value, and alike on both databases (SQLite puts NULL first, PostgreSQL last).
+    return [(c.desc() if descending else c.asc()).nulls_last() if c in _NULLABLE else
+            c.desc() if descending else c.asc() for c in columns]
+
+
+_NULLABLE = (Project.status, Project.status_start, Programme.code)
 
 
 LIST_COLUMNS = (Project.id, Project.code, Project.title, Programme.code.label("programme"),
