@@ -1,4 +1,4 @@
-"""`cooptrack programme add|list|show`."""
+"""`cooptrack programme add|list|show|edit`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import typer
 from rich.table import Table
 
 from cooptrack.cli.common import JSON_OPTION, command, console, ok, print_json, reading, writing
+from cooptrack.cli.source import NothingToEdit
 from cooptrack.domain.countries import country_name
 from cooptrack.errors import InvalidInput
+from cooptrack.findings import Finding
+from cooptrack.services.editing import update_programme
 from cooptrack.services.programmes import (
     IndustrySpec,
     ProgrammeSpec,
@@ -17,6 +20,7 @@ from cooptrack.services.programmes import (
     list_programmes,
     register_programme,
 )
+from cooptrack.store.models import Programme
 
 app = typer.Typer(help="Programmes: the agreements that group cooperation.", no_args_is_help=True)
 
@@ -75,19 +79,23 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     console.print(table)
 
 
+def _shown(p: Programme) -> dict[str, Any]:
+    """A programme as `programme show --json` (and `programme edit --json`) prints it."""
+    return {
+        "code": p.code, "name": p.name, "aliases": list(p.aliases), "description": p.description,
+        "parties": [{"code": x.country, "name": country_name(x.country)} for x in p.parties],
+        "signed": p.signed, "signed_occasion": p.signed_occasion,
+        "period_start": p.period_start, "period_end": p.period_end,
+        "industries": [{"name": i.name, "dac_codes": i.dac_codes} for i in p.industries],
+        "version": p.version,
+    }
+
+
 @command(app, "show")
 def show(code: Annotated[str, typer.Argument(help="Programme id.")], as_json: bool = JSON_OPTION) -> None:
     """Show a programme's parties, period and industries."""
     with reading() as ctx:
-        p = get_programme(ctx, code)
-        data: dict[str, Any] = {
-            "code": p.code, "name": p.name, "aliases": p.aliases, "description": p.description,
-            "parties": [{"code": x.country, "name": country_name(x.country)} for x in p.parties],
-            "signed": p.signed, "signed_occasion": p.signed_occasion,
-            "period_start": p.period_start, "period_end": p.period_end,
-            "industries": [{"name": i.name, "dac_codes": i.dac_codes} for i in p.industries],
-            "version": p.version,
-        }
+        data = _shown(get_programme(ctx, code))
     if as_json:
         print_json(data)
         return
@@ -103,3 +111,126 @@ def show(code: Annotated[str, typer.Argument(help="Programme id.")], as_json: bo
     for i in data["industries"]:
         table.add_row(i["name"], ", ".join(i["dac_codes"]))
     console.print(table)
+
+
+EDITABLE = ("--name, --description, --alias, --signed, --signed-occasion, --period-start, --period-end, --party, "
+            "--industry or --rename-industry")
+
+
+def _renames(given: list[str]) -> dict[str, str]:
+    """``--rename-industry "Old name=New name"`` options as {old name: new name}."""
+    renames: dict[str, str] = {}
+    findings: list[Finding] = []
+    for text in given:
+        old, sep, new = text.partition("=")
+        old, new = old.strip(), new.strip()
+        if not sep or not old or not new:
+            findings.append(Finding("bad_rename", f"--rename-industry '{text}' needs the current name and the new "
+                                    "one, e.g. --rename-industry \"Digitalisation=Digital economy\"",
+                                    "--rename-industry", text))
+        elif old in renames:
+            findings.append(Finding("rename_twice", f"--rename-industry renames '{old}' twice; give it once",
+                                    "--rename-industry", text))
+        elif new in renames.values():
+            findings.append(Finding("rename_twice", f"--rename-industry gives two industries the name '{new}'; "
+                                    "give each its own", "--rename-industry", text))
+        else:
+            renames[old] = new
+    if findings:
+        raise InvalidInput.from_findings(findings)
+    return renames
+
+
+def _listed_industries(given: list[str], renames: dict[str, str]) -> list[dict[str, Any]]:
+    """The industries of ``--industry`` options, each renamed one marked with the name it had;
+    ``--industry ""`` alone is no industries."""
+    specs = [] if all(not text.strip() for text in given) else [_industry(text) for text in given]
+    items: list[dict[str, Any]] = [{"name": spec.name, "dac_codes": spec.dac_codes} for spec in specs]
+    by_name = {item["name"]: item for item in items}
+    findings: list[Finding] = []
+    for old, new in renames.items():
+        if new in by_name:
+            by_name[new]["renamed_from"] = old
+        else:
+            findings.append(Finding("rename_not_listed", f"--rename-industry '{old}={new}': '{new}' is not among "
+                                    "the --industry options; list it there with its DAC codes, or leave out "
+                                    "--industry to keep the other industries as they are",
+                                    "--rename-industry", f"{old}={new}"))
+    if findings:
+        raise InvalidInput.from_findings(findings)
+    return items
+
+
+def _renamed_industries(programme: Programme, renames: dict[str, str]) -> list[dict[str, Any]]:
+    """The programme's industries with ``renames`` applied, each keeping its DAC codes. A name
+    the programme does not have is passed on as renamed, for the service to refuse it."""
+    items: list[dict[str, Any]] = []
+    for industry in programme.industries:
+        item: dict[str, Any] = {"name": renames.get(industry.name, industry.name), "dac_codes": industry.dac_codes}
+        if industry.name in renames:
+            item["renamed_from"] = industry.name
+        items.append(item)
+    current = {industry.name for industry in programme.industries}
+    items += [{"name": new, "dac_codes": [], "renamed_from": old} for old, new in renames.items()
+              if old not in current]
+    return items
+
+
+@command(app, "edit")
+def edit(
+    cli_ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Programme id.")],
+    name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
+    description: Annotated[str | None, typer.Option(help='Free text; "" clears it.')] = None,
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", help='Another name; repeat: the whole new list (--alias "" for none).')] = None,
+    signed: Annotated[str | None, typer.Option(
+        help='When signed: 2019, 2019-04 or 2019-04-22; "" clears it.')] = None,
+    signed_occasion: Annotated[str | None, typer.Option(
+        "--signed-occasion", help='Occasion of the signing; "" clears it.')] = None,
+    period_start: Annotated[str | None, typer.Option(
+        "--period-start", help='First period covered, e.g. 2019; "" clears it.')] = None,
+    period_end: Annotated[str | None, typer.Option(
+        "--period-end", help='Last period covered, e.g. 2022; "" clears it.')] = None,
+    party: Annotated[list[str] | None, typer.Option(
+        "--party", help="A party country (name or code); repeat: the whole new list, at least two.")] = None,
+    industry: Annotated[list[str] | None, typer.Option(
+        "--industry", help='An industry with DAC codes: "Infrastructure=21020,21030"; repeat: the whole new list '
+        '(--industry "" for none). An industry left out is removed, unless projects are filed under it.')] = None,
+    rename_industry: Annotated[list[str] | None, typer.Option(
+        "--rename-industry", help='Rename an industry, keeping its projects: "Old name=New name" (= as in '
+        '--industry, so names cannot hold one); repeat. Alone, the industries and their DAC codes stay as they '
+        'are; with --industry, list the new name there with its codes.')] = None,
+    if_version: Annotated[int | None, typer.Option(
+        "--if-version", help="Refuse unless the programme is at this version (see `programme show --json`).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the edited programme as JSON, as `programme show --json` does.")] = False,
+) -> None:
+    """Change a programme's name, dates, parties or industries; options not given stay as they are."""
+    changes: dict[str, Any] = {key: value for key, value in (
+        ("name", name), ("description", description), ("signed", signed), ("signed_occasion", signed_occasion),
+        ("period_start", period_start), ("period_end", period_end)) if value is not None}
+    if alias:
+        changes["aliases"] = alias
+    if party:
+        changes["parties"] = party
+    renames = _renames(rename_industry or [])
+    if not changes and not industry and not renames:
+        raise NothingToEdit(cli_ctx, EDITABLE)
+    if industry:
+        changes["industries"] = _listed_industries(industry, renames)
+    with writing() as ctx:
+        programme = get_programme(ctx, code)
+        if renames and not industry:
+            changes["industries"] = _renamed_industries(programme, renames)
+        before = _shown(programme)
+        update_programme(ctx, code, changes, programme.version if if_version is None else if_version)
+        data = _shown(programme)
+    if as_json:
+        print_json(data)
+        return
+    changed = [key for key in data if key != "version" and data[key] != before[key]]
+    if changed:
+        ok(f"programme {data['code']} edited: {', '.join(changed)} (version {data['version']})")
+    else:
+        ok(f"programme {data['code']} unchanged: it already reads so (version {data['version']})")

@@ -1,4 +1,4 @@
-"""`cooptrack source add|list|show`: the documents figures come from."""
+"""`cooptrack source add|list|show|edit`: the documents figures come from."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rich.table import Table
 
 from cooptrack.cli.common import JSON_OPTION, command, console, ok, print_json, reading, writing
 from cooptrack.services.documents import DEFAULT_MAX_MB, read_document
-from cooptrack.services.sources import SourceSpec, add_source, get_source, list_sources
+from cooptrack.services.sources import SourceSpec, add_source, get_source, list_sources, update_source
+from cooptrack.store.models import Source
 
 app = typer.Typer(help="Sources: the documents figures come from.", no_args_is_help=True)
 
@@ -21,6 +22,17 @@ PUBLISHED = typer.Option(help="Publication date: YYYY-MM-DD (or YYYY-MM, YYYY)."
 LANG = typer.Option("--lang", help="Language: en or ru (default: detected).")
 KIND = typer.Option(help="official, media, dataset or company.")
 MAX_MB = typer.Option("--max-mb", help="Refuse files larger than this many megabytes.")
+
+
+class NothingToEdit(typer.BadParameter):
+    """An edit command given no field to change: a usage error (exit code 2, nothing read or
+    written), whose message names the options it takes."""
+
+    def __init__(self, ctx: typer.Context, options: str) -> None:
+        super().__init__(f"nothing to edit; give at least one of {options}", ctx)
+
+    def format_message(self) -> str:
+        return self.message
 
 
 def source_spec(path: Path, title: str | None, publisher: str | None, url: str | None, published: str | None,
@@ -78,21 +90,66 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     console.print(table)
 
 
+def _shown(s: Source, text: bool = True) -> dict[str, Any]:
+    """A source as `source show --json` prints it (`source edit --json`: without its text)."""
+    data: dict[str, Any] = {"id": s.id, "code": s.code, "title": s.title, "publisher": s.publisher, "url": s.url,
+                            "published": s.published, "language": s.language, "kind": s.kind, "credit": s.credit,
+                            "note": s.note, "sha256": s.sha256, "filename": s.filename, "version": s.version}
+    if text:
+        data["text"] = s.text
+    return data
+
+
 @command(app, "show")
 def show(source: Annotated[str, typer.Argument(help="Source id.")], as_json: bool = JSON_OPTION) -> None:
     """Show a source with its text."""
     with reading() as ctx:
-        s = get_source(ctx, source)
-        data: dict[str, Any] = {"id": s.id, "code": s.code, "title": s.title, "publisher": s.publisher,
-                                "url": s.url, "published": s.published, "language": s.language, "kind": s.kind,
-                                "sha256": s.sha256, "filename": s.filename, "text": s.text}
+        data = _shown(get_source(ctx, source))
     if as_json:
         print_json(data)
         return
     console.print(f"[bold]{data['title']}[/bold] (source {data['id']})")
-    for key in ("publisher", "published", "url", "language", "kind", "filename", "sha256"):
+    for key in ("publisher", "published", "url", "language", "kind", "credit", "note", "filename", "sha256"):
         if data[key]:
             console.print(f"{key}: {data[key]}")
     if data["text"]:
         console.print()
         console.print(data["text"], markup=False)
+
+
+@command(app, "edit")
+def edit(
+    cli_ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Source id.")],
+    title: Annotated[str | None, typer.Option(help="Title (cannot be cleared).")] = None,
+    publisher: Annotated[str | None, PUBLISHER] = None,
+    url: Annotated[str | None, URL] = None,
+    published: Annotated[str | None, PUBLISHED] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language: en or ru.")] = None,
+    kind: Annotated[str | None, KIND] = None,
+    credit: Annotated[str | None, typer.Option(help='Whom to credit, e.g. "photo: kaztag.kz".')] = None,
+    note: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    if_version: Annotated[int | None, typer.Option(
+        "--if-version", help="Refuse unless the source is at this version (see `source show --json`).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the edited source as JSON, as `source show --json` does but without its text.")] = False,
+) -> None:
+    """Correct a source's description (not its id or text); "" clears a field, options not given stay."""
+    changes: dict[str, Any] = {key: value for key, value in (
+        ("title", title), ("publisher", publisher), ("url", url), ("published", published), ("language", lang),
+        ("kind", kind), ("credit", credit), ("note", note)) if value is not None}
+    if not changes:
+        raise NothingToEdit(cli_ctx, "--title, --publisher, --url, --published, --lang, --kind, --credit or --note")
+    with writing() as ctx:
+        found = get_source(ctx, source)
+        before = _shown(found, text=False)
+        edited = update_source(ctx, source, changes, found.version if if_version is None else if_version)
+        data = _shown(edited, text=False)
+    if as_json:
+        print_json(data)
+        return
+    changed = [key for key in data if key != "version" and data[key] != before[key]]
+    if changed:
+        ok(f"source {data['code'] or data['id']} edited: {', '.join(changed)} (version {data['version']})")
+    else:
+        ok(f"source {data['code'] or data['id']} unchanged: it already reads so (version {data['version']})")
