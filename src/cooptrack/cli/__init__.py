@@ -23,6 +23,7 @@ def _register() -> None:
         db,
         demo,
         observation,
+        organisation,
         overview,
         programme,
         project,
@@ -39,6 +40,7 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(codes.app, name="codes")
     app.add_typer(source.app, name="source")
+    app.add_typer(organisation.app, name="organisation")
     app.add_typer(claims.app, name="claims")
     app.add_typer(claims.conflicts_app, name="conflicts")
     command(app, "extract")(claims.extract_command)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from cooptrack.domain.money import check_amount
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
+from cooptrack.services import audit
 from cooptrack.services.audit import search as audit_search
 from cooptrack.services.browse import (
     MAX_PAGE_SIZE,
@@ -31,16 +32,25 @@ from cooptrack.services.claims import REVIEW_STATES, list_claims
 from cooptrack.services.context import Context
 from cooptrack.services.dashboard import programme_dashboard
 from cooptrack.services.editing import programme_view, read_observation
+from cooptrack.services.organisations import list_organisations, organisation_detail
 from cooptrack.services.programmes import get_programme
 from cooptrack.web.auth import check_allowed
 from cooptrack.web.context import as_of_param, identify, in_read, int_param, read_context
-from cooptrack.web.schemas import ErrorEnvelope, ObservationPageOut, ProgrammeSummary, ProjectPageOut, RecordId
+from cooptrack.web.schemas import (
+    ErrorEnvelope,
+    ObservationPageOut,
+    OrganisationOut,
+    OrganisationRow,
+    ProgrammeSummary,
+    ProjectPageOut,
+    RecordId,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "A malformed parameter; `error.parameter` names it."},
     401: {"model": ErrorEnvelope, "description": "Not signed in (a server without --public-read), or a bad token."},
     403: {"model": ErrorEnvelope, "description": "The role does not allow this."},
-    404: {"model": ErrorEnvelope, "description": "No such programme, project, source or claim."},
+    404: {"model": ErrorEnvelope, "description": "No such programme, project, source, claim or organisation."},
     503: {"model": ErrorEnvelope, "description": "The database is unavailable."},
 }
 
@@ -181,6 +191,29 @@ def source(code: str, ctx: Context = Depends(read_context)) -> Any:
     """The ETag header carries the source's version: send it back in If-Match to edit it."""
     detail = source_detail(ctx, code)
     return JSON(detail, headers={"ETag": f'"{detail["version"]}"'})
+
+
+@router.get("/organisations", response_model=list[OrganisationRow], response_class=JSON,
+            summary="Organisations taking part in projects, with their project counts by role",
+            responses={200: {"description": "Every organisation matching the filters, by name."}})
+def organisations(
+    search: str | None = Query(None, description="Text in the name, an alias or the IATI identifier, in any case."),
+    country: str | None = Query(None, description="Country (name or ISO code)."),
+    kind: str | None = Query(None, description="IATI OrganisationType code: 10 government, 40 multilateral, "
+                                               "70 private sector, ..."),
+    ctx: Context = Depends(read_context),
+) -> Any:
+    """An unknown country or kind answers 400 naming the parameter."""
+    return JSON(list_organisations(ctx, search, country, kind))
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationOut, response_class=JSON,
+            summary="An organisation with the projects it takes part in (with its ETag)",
+            responses={200: {"description": "The organisation; the ETag header carries its version."}})
+def organisation(organisation_id: RecordId, ctx: Context = Depends(read_context)) -> Any:
+    """The ETag header carries the organisation's version: send it back in If-Match to edit it."""
+    detail = organisation_detail(ctx, organisation_id)
+    return JSON(audit.jsonable(detail), headers={"ETag": f'"{detail["version"]}"'})
 
 
 @router.get("/claims", response_class=JSON, summary="Claims (the review queue by default)")

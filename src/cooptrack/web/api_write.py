@@ -33,6 +33,7 @@ from cooptrack.services.editing import (
 )
 from cooptrack.services.jobs import safe_filename
 from cooptrack.services.observations import ObservationSpec, add_observation
+from cooptrack.services.organisations import organisation_detail, update_organisation
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
 from cooptrack.services.projects import (
     LocationSpec,
@@ -49,7 +50,7 @@ from cooptrack.store import Store
 from cooptrack.web.api import ERRORS, JSON
 from cooptrack.web.auth import Principal
 from cooptrack.web.context import read_context, require, store_of, write_context
-from cooptrack.web.schemas import ErrorEnvelope, RecordId
+from cooptrack.web.schemas import ErrorEnvelope, OrganisationOut, RecordId
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -524,6 +525,35 @@ def patch_source(code: str, body: SourceChanges, if_match: str | None = IF_MATCH
     source = update_source(ctx, code, body.model_dump(exclude_unset=True), expected_version(if_match))
     ctx.session.flush()
     return current(source_detail(ctx, source.code or str(source.id)), source.version)
+
+
+# -- organisations --------------------------------------------------------------------------------
+
+
+class OrganisationChanges(Strict):
+    name: str | None = Field(None, description="At most 300 characters; not one another organisation has.")
+    country: str | None = Field(None, description="Country (name or ISO code); null or empty clears it.")
+    kind: str | None = Field(None, description="IATI OrganisationType code: 10 government, 40 multilateral, 70 "
+                                               "private sector, ...; null or empty clears it.")
+    iati_ref: str | None = Field(None, description="IATI organisation identifier, at most 100 characters, not "
+                                                   "one another organisation has; null or empty clears it.")
+    aliases: list[str] | None = Field(None, description="The whole new list of other names ([] or null: none).")
+
+
+@router.patch("/organisations/{organisation_id}", response_model=OrganisationOut, response_class=JSON,
+              summary="Correct an organisation (If-Match required)",
+              responses={200: {"description": "The organisation as `GET /api/v1/organisations/{organisation_id}` "
+                                              "shows it, with its new ETag."}})
+def patch_organisation(organisation_id: RecordId, body: OrganisationChanges, if_match: str | None = IF_MATCH,
+                       ctx: Context = Depends(edit)) -> Any:
+    """The fields given change, the others stay, each checked as a participant's when a project is
+    registered (the name, the country) and the kind as an IATI OrganisationType code. A name or an
+    IATI identifier that another organisation has is refused (422, the finding names it); the
+    projects it takes part in follow it, under its number. A stale If-Match answers 412 with the
+    organisation as it is now (`error.current`). The change is in the audit log, before and after."""
+    org = update_organisation(ctx, organisation_id, body.model_dump(exclude_unset=True), expected_version(if_match))
+    ctx.session.flush()
+    return current(audit.jsonable(organisation_detail(ctx, org.id)), org.version)
 
 
 # -- claims ---------------------------------------------------------------------------------------

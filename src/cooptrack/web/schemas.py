@@ -99,3 +99,36 @@ class ObservationPageOut(BaseModel):
     page: int
     page_size: int
     next: str | None
+
+
+class OrganisationRow(BaseModel):
+    id: int = Field(description="The organisation's number: its id in the other routes.")
+    name: str
+    country: str | None = Field(description="ISO 3166-1 alpha-3.")
+    kind: str | None = Field(description="IATI OrganisationType code: 10 government, 40 multilateral, ...")
+    iati_ref: str | None = Field(description="IATI organisation identifier.")
+    aliases: list[str]
+    projects: int = Field(description="Projects it takes part in.")
+    roles: dict[str, int] = Field(description="By role (funding, implementing, ...): in how many of them.")
+    version: int
+
+
+class ParticipationOut(BaseModel):
+    project: str = Field(description="Project id.")
+    title: str
+    programme: str | None = Field(description="Programme id, or null for a project outside every programme.")
+    role: str
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    country: str | None = Field(description="ISO 3166-1 alpha-3.")
+    kind: str | None = Field(description="IATI OrganisationType code.")
+    iati_ref: str | None = Field(description="IATI organisation identifier.")
+    aliases: list[str]
+    version: int = Field(description="Also in the ETag header: send it back in If-Match to edit.")
+    created_at: str
+    updated_at: str
+    projects: int = Field(description="Projects it takes part in.")
+    participations: list[ParticipationOut] = Field(description="One per project and role, by project id.")
