@@ -1,7 +1,8 @@
-"""`cooptrack project add|list|show|status`."""
+"""`cooptrack project add|edit|list|show|status`."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -20,11 +21,13 @@ from cooptrack.cli.common import (
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
 from cooptrack.services.browse import project_detail
+from cooptrack.services.editing import update_project
 from cooptrack.services.projects import (
     ParticipantSpec,
     ProjectSpec,
     StatusSpec,
     add_status_event,
+    get_project,
     list_projects,
     register_project,
 )
@@ -93,6 +96,80 @@ def add(
         print_json(result)
     else:
         ok(f"project {result['code']} registered" + (f" in {programme}" if programme else ""))
+
+
+# The options of `project edit` that change a field, as the refusal of an edit with none names them.
+EDIT_OPTIONS = ("--title", "--description", "--alias", "--programme", "--industry", "--host", "--partner", "--value",
+                "--currency", "--value-date", "--sector", "--participant", "--planned-start", "--planned-end",
+                "--actual-start", "--actual-end", "--national-id", "--source")
+
+
+@command(app, "edit")
+def edit(
+    ctx_: typer.Context,
+    code: Annotated[str, typer.Argument(help="Project id.")],
+    title: Annotated[str | None, typer.Option(help="Title.")] = None,
+    description: Annotated[str | None, typer.Option(help="Free text; '' removes it.")] = None,
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", help="Another name; repeat: the whole new list ('' alone: none).")] = None,
+    programme: Annotated[str | None, typer.Option(
+        help="Programme id; '' for none. A project under an industry needs --industry too.")] = None,
+    industry: Annotated[str | None, typer.Option(
+        help="Programme industry; '' for none, or derived from the main sector when --sector or --programme "
+             "is given too.")] = None,
+    host: Annotated[str | None, typer.Option(help="Host country; '' removes it.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Partner country; '' removes it.")] = None,
+    value: Annotated[str | None, typer.Option(
+        help="Value in the original currency, e.g. 2500000000; '' removes it with its currency.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code of the value.")] = None,
+    value_date: Annotated[str | None, typer.Option(
+        help="Value date (YYYY-MM-DD), picks the rate; '' removes it.")] = None,
+    sector: Annotated[list[str] | None, typer.Option(
+        "--sector", help="DAC 5-digit code=percent, e.g. 21020=100; repeat: the whole new list "
+        "('' alone: none).")] = None,
+    participant: Annotated[list[str] | None, typer.Option(
+        "--participant", help="'Name:role[:country]'; repeat: the whole new list ('' alone: none).")] = None,
+    planned_start: Annotated[str | None, typer.Option(help="YYYY-MM-DD; '' removes it.")] = None,
+    planned_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD; '' removes it.")] = None,
+    actual_start: Annotated[str | None, typer.Option(help="YYYY-MM-DD; '' removes it.")] = None,
+    actual_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD; '' removes it.")] = None,
+    national_id: Annotated[str | None, typer.Option(
+        help="The national registry's id, e.g. KZ-PPP-0042; '' removes it.")] = None,
+    source: Annotated[str | None, typer.Option(
+        help="Source id backing these facts and the value; '' removes it.")] = None,
+    if_version: Annotated[int | None, typer.Option(
+        help="Refuse unless the project is at this version (`project show --json` gives it).")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change a project's fields; those not given stay as they are (status: `project status`)."""
+    changes: dict[str, Any] = {} if title is None else {"title": title}
+    for key, given in (("description", description), ("programme", programme), ("industry", industry),
+                       ("host_country", host), ("partner_country", partner), ("value", value),
+                       ("currency", currency), ("value_date", value_date), ("planned_start", planned_start),
+                       ("planned_end", planned_end), ("actual_start", actual_start), ("actual_end", actual_end),
+                       ("national_id", national_id), ("source", source)):
+        if given is not None:
+            changes[key] = given if given.strip() else None
+    if alias is not None:
+        changes["aliases"] = [a for a in alias if a.strip()]
+    if sector is not None:
+        changes["sectors"] = _pairs([s for s in sector if s.strip()], "--sector", "21020=100")
+    if participant is not None:
+        changes["participants"] = [asdict(_participant(p)) for p in participant if p.strip()]
+    if not changes:
+        ctx_.fail(f"nothing to edit: give at least one of {', '.join(EDIT_OPTIONS)}")
+    with writing() as ctx:
+        expected = get_project(ctx, code).version if if_version is None else if_version
+        project, action = update_project(ctx, code, changes, expected)
+        ctx.session.flush()
+        version = project.version
+        detail = project_detail(ctx, project.code) if as_json else None
+    if detail is not None:
+        print_json(detail)
+    elif action == "unchanged":
+        ok(f"project {code} unchanged (version {version}): it has these values already")
+    else:
+        ok(f"project {code} edited (version {version})")
 
 
 @command(app, "list")
