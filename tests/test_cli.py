@@ -247,3 +247,29 @@ def test_every_command_is_documented_in_the_readme() -> None:
         and not (len(path) == 2 and f"cooptrack {path[0]} " in readme and path[1] in readme)  # `programme add|list`
     ]
     assert undocumented == [], f"commands missing from README.md: {undocumented}"
+
+
+def test_a_lost_race_is_a_message_and_exit_code_1():
+    """Another writer changing a row between a command's read and its write (StaleDataError, on
+    PostgreSQL) is told as the API tells it (412 there), not as a traceback."""
+    import typer
+    from sqlalchemy.orm.exc import StaleDataError
+    from typer.testing import CliRunner
+
+    from cooptrack.cli.common import command
+
+    app = typer.Typer()
+
+    @command(app, "race")
+    def race() -> None:
+        raise StaleDataError("UPDATE statement on table 'projects' expected to update 1 row(s); 0 were matched.")
+
+    @command(app, "other")
+    def other() -> None:  # a second command, so that Typer keeps the names
+        pass
+
+    result = CliRunner().invoke(app, ["race"])
+    assert result.exit_code == 1
+    assert "error: the record was changed by someone else meanwhile; nothing was written: look at it again and " \
+        "reapply your change" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -260,7 +260,7 @@ def test_programme_edit_of_an_unknown_programme(cli, store, demo):
 @pytest.mark.parametrize("args", [(), ("--json",), ("--if-version", "1")], ids=["bare", "json", "if-version"])
 def test_programme_edit_without_a_change_is_a_usage_error(cli, store, demo, args):
     stderr = usage_error(cli, store, lambda: programme(cli), "programme", "edit", PROGRAMME, *args)
-    assert "Error nothing to edit; give at least one of --name, --description, --alias, --signed, " \
+    assert "Error nothing to edit: give at least one of --name, --description, --alias, --signed, " \
         "--signed-occasion, --period-start, --period-end, --party, --industry or --rename-industry" in stderr
     assert count_rows(store) == demo
 
@@ -363,6 +363,6 @@ def test_source_edit_of_an_unknown_source(cli, store, demo):
 @pytest.mark.parametrize("args", [(), ("--json",), ("--if-version", "1")], ids=["bare", "json", "if-version"])
 def test_source_edit_without_a_change_is_a_usage_error(cli, store, demo, args):
     stderr = usage_error(cli, store, lambda: source(cli), "source", "edit", SOURCE, *args)
-    assert "Error nothing to edit; give at least one of --title, --publisher, --url, --published, --lang, " \
+    assert "Error nothing to edit: give at least one of --title, --publisher, --url, --published, --lang, " \
         "--kind, --credit or --note" in stderr
     assert count_rows(store) == demo

@@ -7,6 +7,7 @@ event per real change and nothing written by a refused one."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime
 
@@ -390,8 +391,6 @@ def test_cli_edit_several_fields_clears_blank_ones_and_prints_json(orgs, cli, re
                  f"already ({KEXIM}); choose another, or clear it there first", id="iati-ref-taken"),
     pytest.param(ROADS, ("--iati-ref", "r" * 101), "iati_ref is 101 characters; at most 100", id="long-iati-ref"),
     pytest.param(ROADS, ("--kind", "10", "--if-version", "2"), STALE.replace("{id}", "{roads}"), id="stale"),
-    pytest.param(ROADS, (), "nothing to edit: give at least one of --name, --country, --kind, --iati-ref or --alias",
-                 id="nothing-to-edit"),
     pytest.param(ROADS, ("--name", "", "--country", "Atlantis", "--kind", "99"),
                  f"3 problems; nothing was written\n  - name: name is required\n  - country: {BAD_COUNTRY}\n"
                  f"  - kind: {BAD_KIND}", id="every-finding"),
@@ -551,3 +550,15 @@ def test_openapi_documents_the_organisation_routes(api):
     assert {"200", "400", "401", "403", "404", "412", "422", "428"} <= set(one["patch"]["responses"])
     assert {"200", "400", "401", "403", "404"} <= set(one["get"]["responses"])
     assert {"OrganisationRow", "OrganisationOut", "ParticipationOut"} <= set(spec["components"]["schemas"])
+
+
+@pytest.mark.parametrize("args", [(), ("--json",), ("--if-version", "1")], ids=["bare", "json", "if-version"])
+def test_cli_edit_without_a_change_is_a_usage_error(orgs, cli, store, read, args):
+    """As every edit command: exit code 2, the options named, nothing written."""
+    roads = orgs["ids"][ROADS]
+    before = count_rows(store)
+    result = cli("organisation", "edit", str(roads), *args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "Error nothing to edit: give at least one of --name, --country, --kind, --iati-ref or --alias" in \
+        " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
+    assert count_rows(store) == before and events(read) == []

@@ -16,6 +16,8 @@ from cooptrack.services.observations import ObservationSpec, add_observation
 from cooptrack.services.overview import programme_overview
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, get_programme, register_programme
 from cooptrack.services.projects import (
+    LocationSpec,
+    ParticipantSpec,
     ProjectSpec,
     StatusSpec,
     add_status_event,
@@ -328,3 +330,29 @@ def test_failed_dataset_load_writes_nothing_and_reports_every_place(write, store
     ]
     assert {f.source for f in findings} == {"bad.yaml"}
     assert "(and 3 more)" in caught.value.message
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"national_id": "N" * 101}, "national_id", "national_id is 101 characters; at most 100"),
+    ({"iati_identifier": "XM-" + "1" * 198}, "iati_identifier", "iati_identifier is 201 characters; at most 200"),
+    ({"participants": [ParticipantSpec("Kexim", "funding", kind="123456789")]}, "participants[0].kind",
+     "participants[0].kind is 9 characters; at most 8"),
+    ({"participants": [ParticipantSpec("Kexim", "funding", iati_ref="KR-" + "9" * 98)]}, "participants[0].iati_ref",
+     "participants[0].iati_ref is 101 characters; at most 100"),
+    ({"locations": [LocationSpec("L" * 301)]}, "locations[0].name", "locations[0].name is 301 characters; at most 300"),
+    ({"locations": [LocationSpec("Almaty", admin_area="A" * 201)]}, "locations[0].admin_area",
+     "locations[0].admin_area is 201 characters; at most 200"),
+])
+def test_texts_longer_than_their_columns_are_findings(write, store, change, field, message):
+    """Texts kept as given are checked against their columns' size: PostgreSQL refused them with a
+    raw DataError (a traceback from the command line) and SQLite kept them."""
+    from dataclasses import replace
+
+    from conftest import count_rows
+
+    spec = replace(ProjectSpec("long-one", "Long one"), **change)
+    before = count_rows(store)
+    with pytest.raises(InvalidInput) as info, write() as ctx:
+        register_project(ctx, spec)
+    assert [(f.code, f.field, f.message) for f in info.value.findings] == [("too_long", field, message)]
+    assert count_rows(store) == before

@@ -9,15 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from cooptrack.config import load_settings
 from cooptrack.domain.period import parse_date
-from cooptrack.errors import CooptrackError
+from cooptrack.errors import CooptrackError, StaleVersion
 from cooptrack.findings import Finding
 from cooptrack.services.audit import jsonable
 from cooptrack.services.context import Context
@@ -45,11 +46,21 @@ def command(app: typer.Typer, name: str | None = None) -> Callable[[F], F]:
                 detail = str(exc.orig).strip().splitlines()[0]
                 report_error(CooptrackError(f"the database refused the change ({detail}); nothing was written"))
                 raise typer.Exit(1) from None
+            except StaleDataError:  # another writer changed the row between this one's read and write
+                report_error(StaleVersion("the record was changed by someone else meanwhile; nothing was written: "
+                                          "look at it again and reapply your change"))
+                raise typer.Exit(1) from None
 
         app.command(name)(run)
         return func
 
     return decorate
+
+
+def nothing_to_edit(cli_ctx: typer.Context, options: str) -> NoReturn:
+    """An edit command given no field to change: a usage error (exit code 2), nothing read or
+    written, naming the options it takes."""
+    cli_ctx.fail(f"nothing to edit: give at least one of {options}")
 
 
 def report_error(exc: CooptrackError) -> None:

@@ -8,9 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cooptrack.cli.common import JSON_OPTION, command, console, ok, print_json, reading, writing
-from cooptrack.errors import InvalidInput
-from cooptrack.findings import Finding
+from cooptrack.cli.common import JSON_OPTION, command, console, nothing_to_edit, ok, print_json, reading, writing
 from cooptrack.services.organisations import (
     ORGANISATION_FIELDS,
     ORGANISATION_TYPES,
@@ -86,6 +84,7 @@ def show(organisation_id: Annotated[int, ID], as_json: bool = JSON_OPTION) -> No
 
 @command(app, "edit")
 def edit(
+    cli_ctx: typer.Context,
     organisation_id: Annotated[int, ID],
     name: Annotated[str | None, typer.Option(help="The name (at most 300 characters).")] = None,
     country: Annotated[str | None, typer.Option(help='Country (name or ISO code); "" clears it.')] = None,
@@ -106,8 +105,7 @@ def edit(
     if alias is not None:
         changes["aliases"] = alias
     if not changes:
-        message = f"nothing to edit: give at least one of {EDITABLE}"
-        raise InvalidInput(message, [Finding("nothing_to_edit", message)])
+        nothing_to_edit(cli_ctx, EDITABLE)
     with writing() as ctx:
         org = get_organisation(ctx, organisation_id)
         before = organisation_record(org)

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cooptrack.cli.common import JSON_OPTION, command, console, ok, print_json, reading, writing
-from cooptrack.cli.source import NothingToEdit
+from cooptrack.cli.common import JSON_OPTION, command, console, nothing_to_edit, ok, print_json, reading, writing
 from cooptrack.domain.countries import country_name
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
@@ -216,7 +215,7 @@ def edit(
         changes["parties"] = party
     renames = _renames(rename_industry or [])
     if not changes and not industry and not renames:
-        raise NothingToEdit(cli_ctx, EDITABLE)
+        nothing_to_edit(cli_ctx, EDITABLE)
     if industry:
         changes["industries"] = _listed_industries(industry, renames)
     with writing() as ctx:

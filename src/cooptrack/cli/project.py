@@ -13,6 +13,7 @@ from cooptrack.cli.common import (
     command,
     console,
     money,
+    nothing_to_edit,
     ok,
     print_json,
     reading,
@@ -157,7 +158,7 @@ def edit(
     if participant is not None:
         changes["participants"] = [asdict(_participant(p)) for p in participant if p.strip()]
     if not changes:
-        ctx_.fail(f"nothing to edit: give at least one of {', '.join(EDIT_OPTIONS)}")
+        nothing_to_edit(ctx_, ', '.join(EDIT_OPTIONS))
     with writing() as ctx:
         expected = get_project(ctx, code).version if if_version is None else if_version
         project, action = update_project(ctx, code, changes, expected)

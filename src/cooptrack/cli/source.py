@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cooptrack.cli.common import JSON_OPTION, command, console, ok, print_json, reading, writing
+from cooptrack.cli.common import (
+    JSON_OPTION,
+    command,
+    console,
+    nothing_to_edit,
+    ok,
+    print_json,
+    reading,
+    writing,
+)
 from cooptrack.services.documents import DEFAULT_MAX_MB, read_document
 from cooptrack.services.sources import SourceSpec, add_source, get_source, list_sources, update_source
 from cooptrack.store.models import Source
@@ -22,17 +31,6 @@ PUBLISHED = typer.Option(help="Publication date: YYYY-MM-DD (or YYYY-MM, YYYY)."
 LANG = typer.Option("--lang", help="Language: en or ru (default: detected).")
 KIND = typer.Option(help="official, media, dataset or company.")
 MAX_MB = typer.Option("--max-mb", help="Refuse files larger than this many megabytes.")
-
-
-class NothingToEdit(typer.BadParameter):
-    """An edit command given no field to change: a usage error (exit code 2, nothing read or
-    written), whose message names the options it takes."""
-
-    def __init__(self, ctx: typer.Context, options: str) -> None:
-        super().__init__(f"nothing to edit; give at least one of {options}", ctx)
-
-    def format_message(self) -> str:
-        return self.message
 
 
 def source_spec(path: Path, title: str | None, publisher: str | None, url: str | None, published: str | None,
@@ -139,7 +137,7 @@ def edit(
         ("title", title), ("publisher", publisher), ("url", url), ("published", published), ("language", lang),
         ("kind", kind), ("credit", credit), ("note", note)) if value is not None}
     if not changes:
-        raise NothingToEdit(cli_ctx, "--title, --publisher, --url, --published, --lang, --kind, --credit or --note")
+        nothing_to_edit(cli_ctx, "--title, --publisher, --url, --published, --lang, --kind, --credit or --note")
     with writing() as ctx:
         found = get_source(ctx, source)
         before = _shown(found, text=False)

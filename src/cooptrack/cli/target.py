@@ -13,6 +13,7 @@ from cooptrack.cli.common import (
     command,
     compact,
     console,
+    nothing_to_edit,
     number,
     ok,
     print_json,
@@ -95,7 +96,7 @@ def edit(
         if given is not None:
             changes[key] = given if given.strip() else None
     if not changes:
-        ctx_.fail(f"nothing to edit: give at least one of {', '.join(EDIT_OPTIONS)}")
+        nothing_to_edit(ctx_, ', '.join(EDIT_OPTIONS))
     with writing() as ctx:
         was = get_target(ctx, target_id).version
         t = update_target(ctx, target_id, changes, was if if_version is None else if_version)

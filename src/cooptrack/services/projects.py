@@ -241,6 +241,13 @@ def _check_classification(checks: Checks, programme: Programme | None, industry:
     return checked, chosen
 
 
+def fits(value: str | None, field: str, limit: int) -> None:
+    """A text stored as given (not trimmed) that its column can hold: at most ``limit`` characters
+    (PostgreSQL would refuse a longer one, SQLite keep it)."""
+    if value is not None and len(value) > limit:
+        refuse("too_long", f"{field} is {len(value)} characters; at most {limit}", field, value[:40])
+
+
 def _check_participants(checks: _RuleChecks, given: tuple[tuple[str, str, str | None, str | None, str | None], ...]
                         ) -> list[tuple[ParticipantSpec, str | None]]:
     participants = []
@@ -256,6 +263,8 @@ def _check_participants(checks: _RuleChecks, given: tuple[tuple[str, str, str | 
                         f"participants[{i}].role", p.role)
         org_country = checks.cached(resolve_country, p.country, f"participants[{i}].country") if p.country else None
         checks.run(validate.text, p.name, f"participants[{i}].name", max_len=300)
+        checks.run(fits, p.kind, f"participants[{i}].kind", 8)
+        checks.run(fits, p.iati_ref, f"participants[{i}].iati_ref", 100)
         participants.append((p, org_country))
     return participants
 
@@ -299,11 +308,15 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
                                                           for p in spec.participants))
     location_values = []
     for i, loc in enumerate(spec.locations):
+        checks.run(fits, loc.name, f"locations[{i}].name", 300)
+        checks.run(fits, loc.admin_area, f"locations[{i}].admin_area", 200)
         loc_country = checks.run(resolve_country, loc.country, f"locations[{i}].country") if loc.country else None
         lat = checks.run(_coordinate, loc.latitude, f"locations[{i}].latitude", 90)
         lon = checks.run(_coordinate, loc.longitude, f"locations[{i}].longitude", 180)
         location_values.append({"name": loc.name, "country": loc_country, "admin_area": loc.admin_area,
                                 "latitude": lat, "longitude": lon})
+    checks.run(fits, spec.iati_identifier, "iati_identifier", 200)
+    checks.run(fits, spec.national_id, "national_id", 100)
     source = checks.lookup(get_source, ctx, spec.source) if spec.source else None
     value_source = source
     if spec.value_source is not True:
