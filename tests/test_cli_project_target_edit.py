@@ -143,8 +143,6 @@ def test_project_edit_sectors_are_the_whole_new_list(run, store, demo):
     assert grown(demo, count_rows(store)) == {"audit_events": 2, "project_sectors": -1}
 
 
-@pytest.mark.xfail(strict=True, reason="services: upsert_project writes the project's row, then flushes again after "
-                                       "replacing its sectors: an edit of both moves the version twice")
 def test_project_edit_of_a_field_and_the_sectors_moves_the_version_once(run, demo):
     out = run("project", "edit", "bakad", "--host", "KOR", "--sector", "21030=100")
     assert out == "✓ project bakad edited (version 3)\n"

@@ -399,11 +399,16 @@ def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True,
     if project is None:
         return register_project(ctx, spec), "created"
     before = audit.snapshot(project, **_children_state(project))
+    # The children first: replacing them flushes (the old rows go before the new ones come), and
+    # the project's own changes, set after, then reach the database in one UPDATE, so that its
+    # version moves once whatever the edit holds.
+    children = _children_state(project) != _audit_extra(checked)
+    if children:
+        _replace_children(ctx, project, checked)
     for key, value in checked.fields.items():
         if getattr(project, key) != value:
             setattr(project, key, value)
-    if _children_state(project) != _audit_extra(checked):
-        _replace_children(ctx, project, checked)
+    if children:
         # The project's version covers its sectors, participants and locations too: an edit
         # based on the list as it was must be refused (If-Match) once the list has changed.
         project.updated_at = ctx.now
