@@ -164,15 +164,16 @@ def test_project_edit_empty_values_remove_optional_fields(run, store, demo):
         "--value-date", "2020-01-01", "--actual-start", "2020-02-01", "--actual-end", "2020-03-01",
         "--alias", "Plant", "--national-id", "KZ-PPP-0042")
     before = show(run, "car-assembly-plant")
-    assert (before["value"]["amount"], before["actual"], before["aliases"]) == (
-        "5000", {"start": "2020-02-01", "end": "2020-03-01"}, ["Plant"])
+    assert (before["value"]["amount"], before["actual"], before["aliases"], before["national_id"]) == (
+        "5000", {"start": "2020-02-01", "end": "2020-03-01"}, ["Plant"], "KZ-PPP-0042")
     out = run("project", "edit", "car-assembly-plant", "--description", "", "--value", "", "--value-date", "",
               "--actual-start", "", "--actual-end", "", "--alias", "", "--host", "", "--national-id", "",
               "--source", "")
     after = show(run, "car-assembly-plant")
     assert out == "✓ project car-assembly-plant edited (version 4)\n"
     assert after == before | {"description": None, "value": None, "usd": None, "actual": {"start": None, "end": None},
-                              "aliases": [], "host_country": None, "source": None, "version": 4}
+                              "aliases": [], "host_country": None, "source": None, "national_id": None,
+                              "version": 4}
     event = latest_event(run)
     assert changed_keys(event) == {"description", "value_amount", "value_currency", "value_date", "actual_start",
                                    "actual_end", "aliases", "host_country", "national_id", "source_id"}

@@ -71,7 +71,7 @@ _REF_PROJECT_ROW = (
            Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
            Project.value_currency, Project.value_date, Project.value_source_id, Project.value_claim_id,
            Project.planned_start, Project.planned_end, Project.actual_start, Project.actual_end,
-           Project.iati_identifier, Project.status, Project.source_id, Project.version)
+           Project.iati_identifier, Project.status, Project.source_id, Project.version, Project.national_id)
     .outerjoin(Programme, Programme.id == Project.programme_id)
     .outerjoin(Industry, Industry.id == Project.industry_id)
     .where(Project.code == bindparam("code")))
@@ -108,7 +108,7 @@ def _reference_project_detail(ctx: Context, code: str) -> dict[str, Any]:
     assert row is not None
     (pid, title, description, aliases, programme_code, programme_name, industry, host, partner, amount, currency,
      value_date, value_source_id, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id,
-     status, source_id, version) = row
+     status, source_id, version, national_id) = row
     conversion = (rate_table(ctx).stored_to_usd(amount, currency, value_date)
                   if amount is not None and currency else None)
     rate = conversion[1] if conversion else None
@@ -140,6 +140,7 @@ def _reference_project_detail(ctx: Context, code: str) -> dict[str, Any]:
         "planned": {"start": planned_start, "end": planned_end},
         "actual": {"start": actual_start, "end": actual_end},
         "iati_identifier": iati_id,
+        "national_id": national_id,  # added to both 2026-11-28: the edit form showed it blank
         "status": status,
         "history": [{"status": e.status, "effective": e.effective, "recorded_at": e.recorded_at,
                      "source": refs[e.source_id]["id"] if e.source_id is not None else None,
@@ -194,7 +195,7 @@ def _hand_built(ctx: Context) -> None:
                    value_amount=Decimal("1234567.891200"), value_currency="EUR", value_date=date(2021, 6, 30),
                    value_source_id=coded.id, planned_start=date(2020, 1, 1), planned_end=date(2024, 12, 31),
                    actual_start=date(2020, 2, 29), actual_end=None, iati_identifier="XM-HAND-1", status="in_execution",
-                   source_id=bare.id)
+                   source_id=bare.id, national_id="KZ-PPP-2021/07")
     empty = Project(code=EMPTY, title="Nothing attached")
     usd = Project(code="value-in-usd", title="USD value", value_amount=Decimal("0.000001"), value_currency="USD",
                   value_date=None, source_id=coded.id)

@@ -42,6 +42,24 @@ def test_edit_a_project_from_its_page(app):
     assert audit.status_code == 200 and 'data-testid="audit-event"' in audit.text and "<code>title</code>" in audit.text
 
 
+def test_the_form_shows_the_national_id_and_clears_it(app, write):
+    """The form showed the national id blank whatever was stored (the project page's read left it
+    out); it shows it now, and emptying the field clears it."""
+    from sqlalchemy import select
+
+    from cooptrack.store.models import Project
+
+    with write() as ctx:
+        ctx.session.scalar(select(Project).where(Project.code == "bakad")).national_id = "KZ-PPP-2017/01"
+    erin = signed_in(app, "erin")
+    form = edit_form(erin)
+    assert form["national_id"] == "KZ-PPP-2017/01"
+    assert erin.get("/api/v1/projects/bakad").json()["national_id"] == "KZ-PPP-2017/01"
+    saved = erin.post("/projects/bakad/edit", data=form | {"national_id": ""}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert erin.get("/api/v1/projects/bakad").json()["national_id"] is None
+
+
 def test_findings_come_back_beside_their_fields(app, store):
     erin = signed_in(app, "erin")
     form = edit_form(erin)

@@ -531,7 +531,8 @@ def _detail(dialect: Dialect) -> _Detail:
                Industry.name, Project.host_country, Project.partner_country, Project.value_amount,
                Project.value_currency, Project.value_date, Project.value_claim_id, Project.planned_start,
                Project.planned_end, Project.actual_start, Project.actual_end, Project.iati_identifier,
-               Project.status, Project.version, *_ref_columns(_VALUE_SOURCE), *_ref_columns(_PROJECT_SOURCE),
+               Project.status, Project.version, Project.national_id, *_ref_columns(_VALUE_SOURCE),
+               *_ref_columns(_PROJECT_SOURCE),
                *(_aggregated(child, dialect.name) for child in _CHILDREN))
         .outerjoin(Programme, Programme.id == Project.programme_id)
         .outerjoin(Industry, Industry.id == Project.industry_id)
@@ -564,9 +565,9 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
     assert row is not None
     (pid, title, description, aliases, programme_code, programme_name, industry, host, partner, amount, currency,
      value_date, value_claim_id, planned_start, planned_end, actual_start, actual_end, iati_id, status,
-     version) = row[:20]
+     version, national_id) = row[:21]
     children = []
-    for aggregate, readers in zip(row[34:], detail.readers, strict=True):
+    for aggregate, readers in zip(row[35:], detail.readers, strict=True):
         items = (detail.parse(aggregate) if detail.parse else aggregate) if aggregate is not None else []
         if readers:
             for item in items:
@@ -581,7 +582,7 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
         "code": code, "title": title, "description": description, "aliases": aliases,
         "programme": programme_code, "programme_name": programme_name, "industry": industry,
         "host_country": host, "partner_country": partner,
-        "value": ({"amount": amount, "currency": currency, "value_date": value_date, "source": _ref(*row[20:27]),
+        "value": ({"amount": amount, "currency": currency, "value_date": value_date, "source": _ref(*row[21:28]),
                    "claim": value_claim_id}
                   if amount is not None else None),
         "usd": ({"amount": conversion[0], "rate": rate.per_usd if rate else IDENTITY,
@@ -594,6 +595,7 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
         "planned": {"start": planned_start, "end": planned_end},
         "actual": {"start": actual_start, "end": actual_end},
         "iati_identifier": iati_id,
+        "national_id": national_id,
         "status": status,
         "history": [{"status": e_status, "effective": effective, "recorded_at": recorded_at,
                      "source": (scode or str(sid)) if sid is not None else None,
@@ -604,7 +606,7 @@ def project_detail(ctx: Context, code: str) -> dict[str, Any]:
                      "amount": f_amount, "currency": f_currency, "description": f_description}
                     for kind, f_type, transaction_date, period_start, f_amount, f_currency, f_description in finance],
         "documents": [{"source": _ref(*ref), "category": category} for category, *ref in documents],
-        "source": _ref(*row[27:34]),
+        "source": _ref(*row[28:35]),
         "claims": [{
             "id": c[0], "kind": c[1], "quote": c[2], "start": c[3], "end": c[4], "source": c[5], "programme": c[6],
             "project": code, "subject": c[7], "status": c[8], "period": c[9], "amount": c[10], "currency": c[11],
