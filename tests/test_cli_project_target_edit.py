@@ -216,13 +216,15 @@ def test_project_edit_programme_and_industry(cli, run, store, demo):
     run("project", "edit", "car-assembly-plant", "--programme", "p2")
     shown = show(run, "car-assembly-plant")
     assert (shown["programme"], shown["programme_name"], shown["industry"]) == ("p2", "Second programme", "Vehicles")
-    # bakad is filed under Infrastructure, which p2 lacks: refused until its industry is given.
-    before = show(run, "bakad")
-    stderr = refused(cli, store, "project", "edit", "bakad", "--programme", "p2")
-    assert stderr == "error: industry 'Infrastructure' is not one of programme 'p2' industries (Vehicles; Roads)\n"
-    assert show(run, "bakad") == before
-    moved = run("project", "edit", "bakad", "--programme", "p2", "--industry", "", "--json")
+    # bakad is filed under Infrastructure, which p2 lacks: moved without --industry, it is filed
+    # under p2's industry of its main sector (21020 roads), as a new project would be.
+    moved = run("project", "edit", "bakad", "--programme", "p2", "--json")
     assert (moved["programme"], moved["industry"]) == ("p2", "Roads")
+    # An industry given with the move is kept, checked against the new programme.
+    before = show(run, "bakad")
+    stderr = refused(cli, store, "project", "edit", "bakad", "--programme", "fresh-wind", "--industry", "Roads")
+    assert stderr.startswith("error: industry 'Roads' is not one of programme 'fresh-wind' industries (")
+    assert show(run, "bakad") == before
     run("project", "edit", "bakad", "--industry", "vehicles")
     assert show(run, "bakad")["industry"] == "Vehicles"
     run("project", "edit", "bakad", "--industry", "")  # no sectors or programme given: none derived
@@ -276,11 +278,14 @@ def test_project_edit_bad_input_is_refused(cli, run, store, demo, args, message)
     assert show(run, "bakad") == before
 
 
-def test_project_edit_unknown_programme_is_refused(cli, run, store, demo):
-    before = show(run, "car-assembly-plant")
-    stderr = refused(cli, store, "project", "edit", "car-assembly-plant", "--programme", "nope")
+@pytest.mark.parametrize("code", ["car-assembly-plant", "bakad"])  # bakad is filed under an industry
+def test_project_edit_unknown_programme_is_refused(cli, run, store, demo, code):
+    """One finding, the programme's (a project filed under an industry also got one saying an
+    industry needs a programme)."""
+    before = show(run, code)
+    stderr = refused(cli, store, "project", "edit", code, "--programme", "nope")
     assert stderr == "error: programme 'nope' does not exist; `cooptrack programme list` shows the ids\n"
-    assert show(run, "car-assembly-plant") == before
+    assert show(run, code) == before
 
 
 def test_project_edit_reports_every_problem(cli, run, store, demo):

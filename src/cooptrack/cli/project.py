@@ -114,7 +114,7 @@ def edit(
     alias: Annotated[list[str] | None, typer.Option(
         "--alias", help="Another name; repeat: the whole new list ('' alone: none).")] = None,
     programme: Annotated[str | None, typer.Option(
-        help="Programme id; '' for none. A project under an industry needs --industry too.")] = None,
+        help="Programme id; '' for none. Without --industry, the industry is that of the main sector there.")] = None,
     industry: Annotated[str | None, typer.Option(
         help="Programme industry; '' for none, or derived from the main sector when --sector or --programme "
              "is given too.")] = None,

@@ -392,6 +392,11 @@ def update_project(ctx: Context, code: str, changes: dict[str, Any],
         return _edit_loaded_texts(ctx, project, given)
     if "source" in given:
         given["value_source"] = True  # a new source is the value's source too, as when registering
+    if "programme" in given and "industry" not in given and \
+            (given["programme"] or None) != (project.programme.code if project.programme else None):
+        # The industry was one of the old programme's: under the new one it is derived from the
+        # sectors as for a new project (or none), rather than refused as unknown there.
+        given["industry"] = None
     # A project without an industry gets one derived from its sectors only when those (or its
     # programme) change: editing its description must not file it under an industry.
     given["derive_industry"] = "sectors" in given or "programme" in given
