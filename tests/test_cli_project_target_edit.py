@@ -444,8 +444,8 @@ def test_target_edit_stale_version_is_refused(cli, run, store, demo):
 def test_target_edit_unknown_target_is_refused(cli, store, demo):
     for extra in ((), ("--if-version", "1")):
         stderr = refused(cli, store, "target", "edit", "99", "--note", "x", *extra)
-        assert stderr == ("error: target 99 does not exist; GET /api/v1/programmes/ID/targets lists a programme's "
-                          "targets with their ids\n")
+        assert stderr == ("error: target 99 does not exist; `cooptrack target list PROGRAMME` (or GET "
+                          "/api/v1/programmes/PROGRAMME/targets) lists a programme's targets with their ids\n")
 
 
 # -- both -----------------------------------------------------------------------------------------
@@ -475,3 +475,15 @@ def test_edit_without_an_option_is_a_usage_error(cli, store, demo, args, options
 @pytest.mark.parametrize(("group", "options"), [("project", PROJECT_OPTIONS), ("target", TARGET_OPTIONS)])
 def test_the_usage_error_names_every_option_of_the_command(group, options):
     assert ", ".join(edit_options(group)) == options
+
+
+def test_target_show_gives_the_version_edit_needs(run, cli, demo):
+    shown = run("target", "show", "1", "--json")
+    assert (shown["id"], shown["programme"], shown["indicator"], shown["version"]) == (1, "fresh-wind",
+                                                                                       "trade_turnover", 1)
+    edited = run("target", "edit", "1", "--note", "checked", "--if-version", str(shown["version"]), "--json")
+    assert run("target", "show", "1", "--json") == edited and edited["version"] == 2
+    text = cli("target", "show", "1")
+    assert text.exit_code == 0 and "note: checked\n" in text.stdout and "version: 2\n" in text.stdout
+    missing = cli("target", "show", "99")
+    assert missing.exit_code == 1 and "target 99 does not exist" in missing.stderr

@@ -112,6 +112,20 @@ def edit(
         ok(f"target {target_id} edited: {what} (version {view['version']})")
 
 
+@command(app, "show")
+def show(target_id: Annotated[int, typer.Argument(help="Target id (`target list` shows them).")],
+         as_json: bool = JSON_OPTION) -> None:
+    """Show a target's definition and version (what `target edit` changes)."""
+    with reading() as ctx:
+        view = target_view(ctx, get_target(ctx, target_id))
+    if as_json:
+        print_json(view)
+        return
+    for key, value in view.items():
+        if value is not None:
+            console.print(f"{key}: {value}", markup=False)
+
+
 @command(app, "list")
 def list_(
     programme: Annotated[str, typer.Argument(help="Programme id.")],

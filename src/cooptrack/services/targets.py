@@ -111,8 +111,8 @@ def target_view(ctx: Context, target: Target) -> dict[str, Any]:
 def get_target(ctx: Context, target_id: int) -> Target:
     found = ctx.session.get(Target, target_id)
     if found is None:
-        raise NotFound(f"target {target_id} does not exist; GET /api/v1/programmes/ID/targets lists a programme's "
-                       "targets with their ids")
+        raise NotFound(f"target {target_id} does not exist; `cooptrack target list PROGRAMME` (or GET "
+                       "/api/v1/programmes/PROGRAMME/targets) lists a programme's targets with their ids")
     return found
 
 
