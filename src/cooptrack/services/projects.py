@@ -263,8 +263,10 @@ def _check_participants(checks: _RuleChecks, given: tuple[tuple[str, str, str | 
                         f"participants[{i}].role", p.role)
         org_country = checks.cached(resolve_country, p.country, f"participants[{i}].country") if p.country else None
         checks.run(validate.text, p.name, f"participants[{i}].name", max_len=300)
-        checks.run(fits, p.kind, f"participants[{i}].kind", 8)
-        checks.run(fits, p.iati_ref, f"participants[{i}].iati_ref", 100)
+        if p.kind is not None:
+            checks.run(fits, p.kind, f"participants[{i}].kind", 8)
+        if p.iati_ref is not None:
+            checks.run(fits, p.iati_ref, f"participants[{i}].iati_ref", 100)
         participants.append((p, org_country))
     return participants
 
@@ -315,8 +317,10 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
         lon = checks.run(_coordinate, loc.longitude, f"locations[{i}].longitude", 180)
         location_values.append({"name": loc.name, "country": loc_country, "admin_area": loc.admin_area,
                                 "latitude": lat, "longitude": lon})
-    checks.run(fits, spec.iati_identifier, "iati_identifier", 200)
-    checks.run(fits, spec.national_id, "national_id", 100)
+    if spec.iati_identifier is not None:
+        checks.run(fits, spec.iati_identifier, "iati_identifier", 200)
+    if spec.national_id is not None:
+        checks.run(fits, spec.national_id, "national_id", 100)
     source = checks.lookup(get_source, ctx, spec.source) if spec.source else None
     value_source = source
     if spec.value_source is not True:
