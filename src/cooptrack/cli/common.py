@@ -63,6 +63,19 @@ def nothing_to_edit(cli_ctx: typer.Context, options: str) -> NoReturn:
     cli_ctx.fail(f"nothing to edit: give at least one of {options}")
 
 
+def report_edit(what: str, before: dict[str, Any], after: dict[str, Any], as_json: bool) -> None:
+    """What an edit command prints: the record as JSON, or which of its fields changed and its
+    version (``before`` and ``after``: the record as the command shows it)."""
+    if as_json:
+        print_json(after)
+        return
+    changed = [key for key in after if key != "version" and after[key] != before.get(key)]
+    if changed:
+        ok(f"{what} edited: {', '.join(changed)} (version {after['version']})")
+    else:
+        ok(f"{what} unchanged: it already reads so (version {after['version']})")
+
+
 def report_error(exc: CooptrackError) -> None:
     findings: list[Finding] = getattr(exc, "findings", [])
     if len(findings) <= 1:

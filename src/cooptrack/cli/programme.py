@@ -7,7 +7,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cooptrack.cli.common import JSON_OPTION, command, console, nothing_to_edit, ok, print_json, reading, writing
+from cooptrack.cli.common import (
+    JSON_OPTION,
+    command,
+    console,
+    nothing_to_edit,
+    ok,
+    print_json,
+    reading,
+    report_edit,
+    writing,
+)
 from cooptrack.domain.countries import country_name
 from cooptrack.errors import InvalidInput
 from cooptrack.findings import Finding
@@ -225,11 +235,4 @@ def edit(
         before = _shown(programme)
         update_programme(ctx, code, changes, programme.version if if_version is None else if_version)
         data = _shown(programme)
-    if as_json:
-        print_json(data)
-        return
-    changed = [key for key in data if key != "version" and data[key] != before[key]]
-    if changed:
-        ok(f"programme {data['code']} edited: {', '.join(changed)} (version {data['version']})")
-    else:
-        ok(f"programme {data['code']} unchanged: it already reads so (version {data['version']})")
+    report_edit(f"programme {data['code']}", before, data, as_json)

@@ -16,6 +16,7 @@ from cooptrack.cli.common import (
     ok,
     print_json,
     reading,
+    report_edit,
     writing,
 )
 from cooptrack.services.documents import DEFAULT_MAX_MB, read_document
@@ -143,11 +144,4 @@ def edit(
         before = _shown(found, text=False)
         edited = update_source(ctx, source, changes, found.version if if_version is None else if_version)
         data = _shown(edited, text=False)
-    if as_json:
-        print_json(data)
-        return
-    changed = [key for key in data if key != "version" and data[key] != before[key]]
-    if changed:
-        ok(f"source {data['code'] or data['id']} edited: {', '.join(changed)} (version {data['version']})")
-    else:
-        ok(f"source {data['code'] or data['id']} unchanged: it already reads so (version {data['version']})")
+    report_edit(f"source {data['code'] or data['id']}", before, data, as_json)
