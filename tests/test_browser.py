@@ -335,3 +335,107 @@ def test_unknown_programme_shows_the_404_page(browse: tuple[Page, Watch]) -> Non
     assert response is not None and response.status == 404
     assert page.locator("[data-testid=error-status]").inner_text().strip() == "404"
     watch.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def register_site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
+    """The demo with two projects naming three organisations (one registered first with its type,
+    IATI identifier and aliases) and an editor, erin, served on its own (the edit must not change
+    what the other tests read). Yields the base URL and the organisations' numbers by name."""
+    from sqlalchemy import select
+    from web_support import PASSWORD, add_test_user
+
+    from cooptrack.services.context import Context
+    from cooptrack.services.projects import ParticipantSpec, ProjectSpec, register_project
+    from cooptrack.store.models import Organisation
+
+    store = demo_store(tmp_path_factory.mktemp("register"))
+    with store.write() as session:
+        ctx = Context(session, "tester")
+        session.add(Organisation(name="Export-Import Bank of Korea", country="KOR", kind="10",
+                                 iati_ref="XI-TEST-KEXIM", aliases=["KEXIM", "Korea Eximbank"]))
+        session.flush()
+        register_project(ctx, ProjectSpec("wind-farm", "Zhanatas wind farm", programme=PROGRAMME, participants=[
+            ParticipantSpec("Export-Import Bank of Korea", "funding", "KOR"),
+            ParticipantSpec("Samruk-Energy", "implementing", "KAZ", "70")]))
+        register_project(ctx, ProjectSpec("road-study", "Feasibility study of the Taraz ring road", participants=[
+            ParticipantSpec("KazAutoZhol", "implementing", "KAZ")]))
+        add_test_user(ctx, "erin", "editor", PASSWORD)
+        ids = {o.name: o.id for o in session.scalars(select(Organisation))}
+    try:
+        with serve(create_app(store, public_read=True)) as base:
+            yield base, ids
+    finally:
+        store.dispose()
+
+
+def test_organisations_search_open_and_edit_as_an_editor(browser: Browser,
+                                                         register_site: tuple[str, dict[str, int]]) -> None:
+    """The register from the navigation: every organisation the API lists, a search narrowing it
+    as the API's does, one opened; then, signed in as an editor, corrected through its form (every
+    control found by its label) and shown corrected, also from the project page that names it."""
+    from web_support import PASSWORD
+
+    base, ids = register_site
+    kexim = ids["Export-Import Bank of Korea"]
+    page, watch = new_page(browser, base)
+    try:
+        with httpx.Client(base_url=base, timeout=10) as api:
+            page.goto("/")
+            page.locator("a[data-testid=nav-organisations]").click()
+            page.wait_for_url(re.compile(r"/organisations$"))
+            listed = [o["name"] for o in get_json(api, "/api/v1/organisations")]
+            assert page.locator("a[data-testid=organisation-link]").all_inner_texts() == listed
+            assert listed == ["Export-Import Bank of Korea", "KazAutoZhol", "Samruk-Energy"]
+
+            form = page.locator("form#organisation-filters")
+            form.get_by_role("searchbox", name="Search").fill("eximbank")
+            form.get_by_role("button", name="Apply").click()
+            page.wait_for_url(re.compile(r"[?&]search=eximbank"))
+            found = [o["name"] for o in get_json(api, "/api/v1/organisations", {"search": "eximbank"})]
+            assert found == ["Export-Import Bank of Korea"]
+            assert page.locator("a[data-testid=organisation-link]").all_inner_texts() == found
+            assert form.get_by_role("searchbox", name="Search").input_value() == "eximbank"
+
+            page.get_by_role("link", name="Export-Import Bank of Korea").click()
+            page.wait_for_url(re.compile(rf"/organisations/{kexim}$"))
+            assert page.locator("h1").inner_text().strip() == "Export-Import Bank of Korea"
+            assert page.locator("[data-testid=participation]").count() == 1
+            assert page.locator("[data-testid=organisation-edit]").count() == 0  # not signed in
+
+            page.get_by_role("link", name="Sign in").click()
+            page.wait_for_url(re.compile(r"/login\?"))
+            page.get_by_label("User name").fill("erin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.locator("[data-testid=login-submit]").click()
+            page.wait_for_url(re.compile(rf"/organisations/{kexim}$"))
+            page.locator("a[data-testid=organisation-edit]").click()
+            page.wait_for_url(re.compile(rf"/organisations/{kexim}/edit$"))
+
+            edit = page.locator("form#organisation-form")
+            kind = edit.get_by_label(re.compile(r"^Organisation type"))
+            assert edit.get_by_label("Name", exact=True).input_value() == "Export-Import Bank of Korea"
+            assert kind.input_value() == "10"
+            edit.get_by_label("Name", exact=True).fill("Korea Eximbank")
+            kind.select_option("40")
+            edit.get_by_label(re.compile(r"^Also known as")).fill("KEXIM\nExport-Import Bank of Korea")
+            edit.get_by_role("button", name="Save").click()
+            page.wait_for_url(re.compile(rf"/organisations/{kexim}$"))
+            assert page.locator("h1").inner_text().strip() == "Korea Eximbank"
+            assert spaces(page.locator("[data-testid=organisation-kind]").inner_text()).strip() == "Multilateral (40)"
+            assert page.locator("[data-testid=organisation-aliases]").inner_text().strip() == (
+                "KEXIM; Export-Import Bank of Korea")
+            saved = get_json(api, f"/api/v1/organisations/{kexim}")
+            assert (saved["name"], saved["kind"], saved["aliases"], saved["version"]) == (
+                "Korea Eximbank", "40", ["KEXIM", "Export-Import Bank of Korea"], 2)
+
+            page.get_by_role("link", name="Zhanatas wind farm").click()
+            page.wait_for_url(re.compile(r"/projects/wind-farm$"))
+            link = page.locator("a[data-testid=participant-link]", has_text="Korea Eximbank")
+            assert link.get_attribute("href") == f"/organisations/{kexim}"
+            link.click()
+            page.wait_for_url(re.compile(rf"/organisations/{kexim}$"))
+            page.screenshot(path=str(screenshot_dir() / "organisation-edited.png"), full_page=True)
+        watch.assert_clean()
+    finally:
+        page.context.close()

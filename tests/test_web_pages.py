@@ -124,7 +124,8 @@ def test_pages_render(client, url, expected):
     assert expected in text
     assert '<html lang="en">' in text
     nav = {e["data-testid"] for e in parsed.found if e.get("data-testid", "").startswith("nav-")}
-    assert nav == {"nav-home", "nav-projects", "nav-sources", "nav-claims", "nav-conflicts", "nav-docs"}
+    assert nav == {"nav-home", "nav-projects", "nav-sources", "nav-organisations", "nav-claims", "nav-conflicts",
+                   "nav-docs"}
     for code in ("en", "ru"):
         link = one(parsed, f"lang-{code}")["href"]
         assert link.startswith(f"/lang/{code}?next=")

@@ -40,6 +40,7 @@ from cooptrack.web import (
     pages_edit,
     pages_forms,
     pages_imports,
+    pages_organisations,
     pages_sources,
 )
 from cooptrack.web.auth import VerifiedTokens
@@ -97,6 +98,7 @@ def create_app(store: Store, *, public_read: bool, read_threads: bool | None = N
     app.include_router(pages_edit.router)
     app.include_router(pages_forms.router)
     app.include_router(pages_imports.router)
+    app.include_router(pages_organisations.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestEnvelope)

@@ -22,8 +22,8 @@ from cooptrack.web.i18n import LANGUAGE_NAMES, LOCALES, formatter, locale_of, tr
 
 log = logging.getLogger("cooptrack.web")
 TEMPLATES = Path(__file__).parent / "templates"
-NAV = (("home", "/"), ("projects", "/projects"), ("sources", "/sources"), ("claims", "/claims"),
-       ("conflicts", "/conflicts"))
+NAV = (("home", "/"), ("projects", "/projects"), ("sources", "/sources"), ("organisations", "/organisations"),
+       ("claims", "/claims"), ("conflicts", "/conflicts"))
 
 
 @cache

@@ -21,6 +21,7 @@ from cooptrack.services.overview import UNRECORDED
 from cooptrack.web.api import project_query
 from cooptrack.web.context import read_context
 from cooptrack.web.pages_base import render
+from cooptrack.web.pages_organisations import organisation_ids
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,4 +113,6 @@ def projects_xlsx(filters: ProjectFilters = Depends(), ctx: Context = Depends(re
 
 @router.get("/projects/{code}")
 def project_page(request: Request, code: str, ctx: Context = Depends(read_context)) -> Response:
-    return render(request, "project.html", p=project_detail(ctx, code))
+    detail = project_detail(ctx, code)
+    return render(request, "project.html", p=detail,
+                  organisation_ids=organisation_ids(ctx, (x["name"] for x in detail["participants"])))
