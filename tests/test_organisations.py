@@ -390,6 +390,15 @@ def test_cli_edit_several_fields_clears_blank_ones_and_prints_json(orgs, cli, re
     pytest.param(ROADS, ("--iati-ref", "XI-TEST-KEXIM"), "IATI identifier 'XI-TEST-KEXIM' is organisation {kexim}'s "
                  f"already ({KEXIM}); choose another, or clear it there first", id="iati-ref-taken"),
     pytest.param(ROADS, ("--iati-ref", "r" * 101), "iati_ref is 101 characters; at most 100", id="long-iati-ref"),
+    pytest.param(ROADS, ("--alias", "KEXIM"), "alias 'KEXIM' is an alias of organisation {kexim} (" + KEXIM + ") "
+                 "already; take it off there first, or merge the two organisations (`cooptrack organisation merge`)",
+                 id="alias-taken"),
+    pytest.param(ROADS, ("--alias", SAMRUK), "alias 'Samruk-Energy' is organisation {samruk}'s name; a project naming "
+                 "it takes part as that one: merge the two organisations instead (`cooptrack organisation merge`)",
+                 id="alias-is-a-name"),
+    pytest.param(ROADS, ("--name", "Korea Eximbank"), "name 'Korea Eximbank' is an alias of organisation {kexim} ("
+                 + KEXIM + "); take it off there first, or merge the two organisations (`cooptrack organisation "
+                 "merge`)", id="name-is-an-alias"),
     pytest.param(ROADS, ("--kind", "10", "--if-version", "2"), STALE.replace("{id}", "{roads}"), id="stale"),
     pytest.param(ROADS, ("--name", "", "--country", "Atlantis", "--kind", "99"),
                  f"3 problems; nothing was written\n  - name: name is required\n  - country: {BAD_COUNTRY}\n"
@@ -512,6 +521,25 @@ def test_api_patch_refusals_write_nothing(orgs, api, store, read, body, expected
     refused = client.patch(url(ids[ROADS]), json=body, headers=who["editor"] | {"If-Match": '"1"'})
     assert api_findings(refused) == [(c, f, m.format(samruk=ids[SAMRUK], kexim=ids[KEXIM])) for c, f, m in expected]
     assert count_rows(store) == before and events(read) == [] and stored(store, ids[ROADS]).name == ROADS
+
+
+def test_api_patch_refuses_an_alias_or_name_another_organisation_holds(orgs, api, store, read):
+    """A project naming it would be matched to that other organisation (names, then aliases)."""
+    client, who = api
+    ids = orgs["ids"]
+    before = count_rows(store)
+    refused = client.patch(url(ids[ROADS]), json={"name": "Korea Eximbank", "aliases": ["Zhambyl roads", "KOTRA",
+                                                                                         SAMRUK]},
+                           headers=who["editor"] | {"If-Match": '"1"'})
+    merge = "`cooptrack organisation merge`"
+    assert api_findings(refused) == [
+        ("name_taken", "name", f"name 'Korea Eximbank' is an alias of organisation {ids[KEXIM]} ({KEXIM}); take it "
+         f"off there first, or merge the two organisations ({merge})"),
+        ("alias_taken", "aliases", f"alias 'KOTRA' is an alias of organisation {ids[KOTRA]} ({KOTRA}) already; take "
+         f"it off there first, or merge the two organisations ({merge})"),
+        ("alias_taken", "aliases", f"alias '{SAMRUK}' is organisation {ids[SAMRUK]}'s name; a project naming it takes "
+         f"part as that one: merge the two organisations instead ({merge})")]
+    assert count_rows(store) == before and events(read) == [] and stored(store, ids[ROADS]).aliases == []
 
 
 def test_api_patch_needs_a_current_if_match_and_an_editor(orgs, api, store, read):

@@ -1,4 +1,4 @@
-"""`cooptrack organisation list|show|edit`: the organisations that take part in projects."""
+"""`cooptrack organisation list|show|edit|merge`: the organisations that take part in projects."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from rich.table import Table
 
 from cooptrack.cli.common import JSON_OPTION, command, console, nothing_to_edit, ok, print_json, reading, writing
 from cooptrack.services.organisations import (
+    MERGE_FIELDS,
     ORGANISATION_FIELDS,
     ORGANISATION_TYPES,
     get_organisation,
     list_organisations,
+    merge_organisations,
     organisation_detail,
     organisation_record,
     update_organisation,
@@ -120,3 +122,43 @@ def edit(
         ok(f"organisation {data['id']} edited: {', '.join(changed)} (version {data['version']})")
     else:
         ok(f"organisation {data['id']} unchanged: it already reads so (version {data['version']})")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@command(app, "merge")
+def merge(
+    keep_id: Annotated[int, typer.Argument(metavar="KEEP", help="The organisation kept (its number).")],
+    other_id: Annotated[int, typer.Argument(metavar="OTHER", help="The organisation merged into it, then deleted.")],
+    prefer_other: Annotated[list[str] | None, typer.Option(
+        "--prefer-other", metavar="FIELD",
+        help=f"Where both hold different values, take OTHER's: {', '.join(MERGE_FIELDS)}; repeat.")] = None,
+    prefer_keep: Annotated[list[str] | None, typer.Option(
+        "--prefer-keep", metavar="FIELD", help="Where both hold different values, keep KEEP's; repeat.")] = None,
+    if_version: Annotated[int | None, typer.Option(
+        "--if-version", help="Refuse unless KEEP is at this version (see `organisation show`).")] = None,
+    other_version: Annotated[int | None, typer.Option(
+        "--other-version", help="Refuse unless OTHER is at this version.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the kept organisation as JSON, as `organisation show --json` does.")] = False,
+) -> None:
+    """Merge two records of one organisation ("KEPCO" and "Korea Electric Power Corporation"):
+    OTHER's projects move to KEEP, its name and aliases become KEEP's aliases, a country, kind
+    or IATI identifier KEEP lacks is taken from it, then OTHER is deleted. A field both hold
+    with different values is refused, naming both, unless --prefer-other or --prefer-keep
+    names it; nothing is written then."""
+    with writing() as ctx:
+        done = merge_organisations(ctx, keep_id, other_id, if_version, other_version, prefer_other or (),
+                                   prefer_keep or ())
+        ctx.session.flush()
+        data = organisation_detail(ctx, keep_id)
+    if as_json:
+        print_json(data)
+        return
+    moved = _count(len(done.moved), "participation") + " moved"
+    if done.dropped:
+        moved += f", {len(done.dropped)} it had already"
+    ok(f"organisation {other_id} ({done.merged['name']}) merged into organisation {keep_id} ({data['name']}): {moved}; "
+       f"{_count(len(done.projects), 'project')} changed (version {data['version']})")

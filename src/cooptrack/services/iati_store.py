@@ -46,6 +46,7 @@ from cooptrack.services.projects import (
     StatusSpec,
     add_status_event,
     check_project,
+    organisation_aliases,
 )
 from cooptrack.store.models import (
     AuditEvent,
@@ -655,10 +656,14 @@ def _audit_row(ctx: Context, action: str, entity: str, entity_id: object, before
             "before": before, "after": after, "request_id": ctx.request_id}
 
 
+_ALIASES_READ = ("aliases", "")  # in ImportRun.org_ids: the aliases ("alias", alias) are in the cache
+
+
 def _organisation_ids(run: ImportRun, wanted: list[tuple[ParticipantSpec, str | None]]
                       ) -> dict[tuple[str, str | None], int]:
     """Organisation ids for participants, found as _organisation finds them (IATI identifier first,
-    then name) or created (with their audit events)."""
+    then name, then alias) or created (with their audit events). The aliases are read once per
+    import (again after a refused file's rollback, which empties the cache): an import gives none."""
     session, cache = run.ctx.session, run.org_ids
     refs = sorted({p.iati_ref for p, _ in wanted if p.iati_ref and ("ref", p.iati_ref) not in cache})
     names = sorted({p.name.strip() for p, _ in wanted if ("name", p.name.strip()) not in cache})
@@ -670,13 +675,18 @@ def _organisation_ids(run: ImportRun, wanted: list[tuple[ParticipantSpec, str | 
         query = select(Organisation.id, Organisation.name).where(Organisation.name.in_(chunk))
         for oid, name in session.execute(query):
             cache[("name", name)] = oid
+    if _ALIASES_READ not in cache:
+        cache[_ALIASES_READ] = 0
+        for alias, oid in organisation_aliases(session).items():
+            cache[("alias", alias)] = oid
     now = utcnow()
     new: list[dict[str, Any]] = []
     pending: dict[tuple[str, str | None], int] = {}  # key -> index in new
     for p, country in wanted:
         name = p.name.strip()
         key = (name, p.iati_ref)
-        if key in pending or (p.iati_ref and ("ref", p.iati_ref) in cache) or ("name", name) in cache:
+        if key in pending or (p.iati_ref and ("ref", p.iati_ref) in cache) or ("name", name) in cache \
+                or ("alias", name) in cache:
             continue
         same = next((k for k, n in pending.items() if (p.iati_ref and k[1] == p.iati_ref) or k[0] == name), None)
         if same is not None:
@@ -698,10 +708,13 @@ def _organisation_ids(run: ImportRun, wanted: list[tuple[ParticipantSpec, str | 
             if row["iati_ref"]:
                 cache[("ref", row["iati_ref"])] = oid
     for p, _ in wanted:
-        key = (p.name.strip(), p.iati_ref)
+        name = p.name.strip()
+        key = (name, p.iati_ref)
         if key not in result:
             found = cache.get(("ref", p.iati_ref)) if p.iati_ref else None
-            result[key] = found if found is not None else cache[("name", p.name.strip())]
+            if found is None:
+                found = cache.get(("name", name))
+            result[key] = found if found is not None else cache[("alias", name)]
     return result
 
 

@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
 
 from cooptrack.domain.countries import resolve_country
 from cooptrack.domain.money import check_amount, check_currency, parse_amount
@@ -136,12 +137,36 @@ def _pick_industry(programme: Programme, industry: str | None, sectors: list[tup
     return None
 
 
+# The organisations that have aliases: what a participant's name is matched against after the names.
+ALIASED_ORGANISATIONS = (select(Organisation.id, Organisation.aliases)
+            .where(cast(Organisation.aliases, Text).not_in(("[]", "null"))).order_by(Organisation.id))
+
+
+def organisation_aliases(session: Session) -> dict[str, int]:
+    """Every alias an organisation holds, with its number; an alias two organisations hold (kept
+    before aliases were told apart) is the lower number's. One query, over the organisations
+    whose aliases are not empty: the imports read it once and match every row against it."""
+    found: dict[str, int] = {}
+    for org_id, aliases in session.execute(ALIASED_ORGANISATIONS):
+        if isinstance(aliases, list):
+            for alias in aliases:
+                if isinstance(alias, str):
+                    found.setdefault(alias, org_id)
+    return found
+
+
 def _organisation(ctx: Context, spec: ParticipantSpec, country: str | None) -> Organisation:
+    """The organisation a participant names: by IATI identifier, else by name, else by alias (each
+    exact); a new one when none is."""
     org = None
     if spec.iati_ref:
         org = ctx.session.scalar(select(Organisation).where(Organisation.iati_ref == spec.iati_ref))
     if org is None:
         org = ctx.session.scalar(select(Organisation).where(Organisation.name == spec.name.strip()))
+    if org is None:
+        aliased = organisation_aliases(ctx.session).get(spec.name.strip())
+        if aliased is not None:
+            org = ctx.session.get(Organisation, aliased)
     if org is None:
         org = Organisation(name=spec.name.strip(), country=country, kind=spec.kind, iati_ref=spec.iati_ref)
         ctx.session.add(org)

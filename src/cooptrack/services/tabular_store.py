@@ -22,7 +22,7 @@ from sqlalchemy.types import NullType
 
 from cooptrack.services import audit
 from cooptrack.services.context import Context
-from cooptrack.services.projects import CHECKED_FIELDS, LocationSpec, _audit_extra, _Checked
+from cooptrack.services.projects import CHECKED_FIELDS, LocationSpec, _audit_extra, _Checked, organisation_aliases
 from cooptrack.store.models import (
     AuditEvent,
     Location,
@@ -34,6 +34,7 @@ from cooptrack.store.models import (
 )
 
 CHUNK = 500  # keys per IN (...) query
+ALIASES = "organisation aliases"  # create_many's memo: the registered aliases (no table is named so)
 
 
 def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -423,11 +424,17 @@ def _max_id(ctx: Context, id_column: Any) -> int:
     return ctx.session.scalar(select(func.coalesce(func.max(id_column), 0))) or 0
 
 
-def _organisation_ids(ctx: Context, names: list[str]) -> dict[str, int]:
+def _organisation_ids(ctx: Context, names: list[str], aliases: Mapping[str, int]) -> dict[str, int]:
+    """The registered organisations ``names`` name, as ``_organisation`` finds them: by name, else
+    by alias (``aliases``: ``organisation_aliases``, read once per import)."""
     o = _table(Organisation).c
     found: dict[str, int] = {}
     for chunk in _chunks(names):
         found.update(ctx.session.execute(select(o.name, o.id).where(o.name.in_(chunk))).tuples().all())
+    if aliases:
+        for name in names:
+            if name not in found and name in aliases:
+                found[name] = aliases[name]
     return found
 
 
@@ -606,7 +613,7 @@ def create_many(ctx: Context, rows: NewRows, memo: dict[str, dict[str, Any]] | N
     """Insert new projects (``new_rows``) with their first status events: the rows and audit
     events ``register_project``, ``_organisation`` and ``add_status_event`` write one at a time.
     ``memo``: a dict kept across the batches of one import (what was made of each column's
-    values: bound, as JSON text)."""
+    values: bound, as JSON text; the registered organisations' aliases)."""
     n = len(rows)
     if not n:
         return 0
@@ -619,8 +626,12 @@ def create_many(ctx: Context, rows: NewRows, memo: dict[str, dict[str, Any]] | N
     audit_insert = _Insert(ctx, AuditEvent, _AUDIT_COLUMNS)
     audits: list[tuple[dict[str, Any], dict[str, Sequence[Any]]]] = []  # (alike, varying) per group, in order
 
-    # Organisations: those no participant names yet, each with its audit event.
-    org_ids = _organisation_ids(ctx, sorted(batch.organisations))
+    # Organisations: those no participant names yet, each with its audit event. Aliases are read
+    # once per import: an import gives none (the organisations it creates have none).
+    aliases = memo.get(ALIASES)
+    if aliases is None:
+        aliases = memo[ALIASES] = organisation_aliases(ctx.session)
+    org_ids = _organisation_ids(ctx, sorted(batch.organisations), aliases)
     new_orgs = [(name, country) for name, country in batch.organisations.items() if name not in org_ids]
     if new_orgs:
         o = _table(Organisation).c

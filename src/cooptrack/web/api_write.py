@@ -33,7 +33,12 @@ from cooptrack.services.editing import (
 )
 from cooptrack.services.jobs import safe_filename
 from cooptrack.services.observations import ObservationSpec, add_observation
-from cooptrack.services.organisations import organisation_detail, update_organisation
+from cooptrack.services.organisations import (
+    MERGE_FIELDS,
+    merge_organisations,
+    organisation_detail,
+    update_organisation,
+)
 from cooptrack.services.programmes import IndustrySpec, ProgrammeSpec, register_programme
 from cooptrack.services.projects import (
     LocationSpec,
@@ -50,7 +55,7 @@ from cooptrack.store import Store
 from cooptrack.web.api import ERRORS, JSON
 from cooptrack.web.auth import Principal
 from cooptrack.web.context import read_context, require, store_of, write_context
-from cooptrack.web.schemas import ErrorEnvelope, OrganisationOut, RecordId
+from cooptrack.web.schemas import MAX_ID, ErrorEnvelope, OrganisationOut, RecordId
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -554,6 +559,42 @@ def patch_organisation(organisation_id: RecordId, body: OrganisationChanges, if_
     org = update_organisation(ctx, organisation_id, body.model_dump(exclude_unset=True), expected_version(if_match))
     ctx.session.flush()
     return current(audit.jsonable(organisation_detail(ctx, org.id)), org.version)
+
+
+CHOICE = f"one of {', '.join(MERGE_FIELDS)}"
+
+
+class OrganisationMerge(Strict):
+    other: int = Field(ge=1, le=MAX_ID, description="The organisation merged into this one, then deleted.")
+    other_version: int | None = Field(None, ge=1, description="Its version (its ETag): the merge is refused (412) "
+                                                              "if it moved on; null or absent: not checked.")
+    prefer_other: list[str] = Field([], description="Fields both hold with different values where the other's "
+                                                    f"value is taken: {CHOICE}.")
+    prefer_keep: list[str] = Field([], description="Fields both hold with different values where this one's "
+                                                   f"value stays: {CHOICE}.")
+
+
+@router.post("/organisations/{organisation_id}/merge", response_model=OrganisationOut, response_class=JSON,
+             summary="Merge another organisation into this one (If-Match required)",
+             responses={200: {"description": "This organisation as `GET /api/v1/organisations/{organisation_id}` "
+                                             "shows it after the merge, with its new ETag; the other is deleted."}})
+def merge_organisation(organisation_id: RecordId, body: OrganisationMerge, if_match: str | None = IF_MATCH,
+                       ctx: Context = Depends(edit)) -> Any:
+    """For two records of one organisation ("KEPCO", "Korea Electric Power Corporation"): every
+    participation of `other` moves to this one (where this one has that role in that project
+    already, the other's is dropped), the other's name and aliases become aliases of this one,
+    and a country, kind or IATI identifier this one lacks is taken from the other; then the other
+    is deleted. A field both hold with different values is refused (422, the finding names both
+    values) unless `prefer_other` or `prefer_keep` names it; so is an alias another organisation
+    holds as its name or alias, and merging an organisation with itself. If-Match carries this
+    organisation's ETag, `other_version` the other's: a stale one answers 412 with that
+    organisation as it is now (`error.current`). The version of this organisation and of every
+    project whose participants changed moves once. The audit log records "merge" on this one and
+    "delete" on the other."""
+    done = merge_organisations(ctx, organisation_id, body.other, expected_version(if_match), body.other_version,
+                               body.prefer_other, body.prefer_keep)
+    ctx.session.flush()
+    return current(audit.jsonable(organisation_detail(ctx, organisation_id)), done.organisation.version)
 
 
 # -- claims ---------------------------------------------------------------------------------------
