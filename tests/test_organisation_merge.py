@@ -756,9 +756,6 @@ def test_an_iati_file_naming_aliases_writes_what_one_by_one_writes(store, sqlite
     reference.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="upsert_project and the spreadsheet import compare a project's participants "
-                   "by the names given, not by the organisations they name: a row naming an organisation by its "
-                   "alias is rewritten on every import (its version moves) though reported unchanged")
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "one-by-one"])
 def test_the_same_spreadsheet_again_changes_nothing(store, tmp_path, bulk):
     with_organisations(store)

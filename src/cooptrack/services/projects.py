@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -372,6 +372,32 @@ def check_project(ctx: Context, spec: ProjectSpec, memo: dict[Any, Any] | None =
     return _Checked(fields, list(sectors), list(participants), list(spec.locations), location_values)
 
 
+def as_registered(given: list[tuple[ParticipantSpec, str | None]],
+                  organisations: Iterable[tuple[str, str | None, Any]]) -> list[tuple[ParticipantSpec, str | None]]:
+    """The participants ``given``, those naming one of ``organisations`` (a project's current ones:
+    name, IATI identifier, aliases) by its IATI identifier or an alias named as that organisation
+    is: a file naming an organisation by another of its names names the same participant, not a
+    change (the comparison is by name)."""
+    by_ref: dict[str, str] = {}
+    by_alias: dict[str, str] = {}
+    names = set()
+    for name, ref, aliases in organisations:
+        names.add(name)
+        if ref:
+            by_ref.setdefault(ref, name)
+        for alias in aliases if isinstance(aliases, list) else ():
+            if isinstance(alias, str):
+                by_alias.setdefault(alias, name)
+    if not by_ref and not by_alias:
+        return given
+    out = []
+    for p, country in given:
+        name = p.name.strip()
+        known = (by_ref.get(p.iati_ref) if p.iati_ref else None) or (by_alias.get(name) if name not in names else None)
+        out.append((replace(p, name=known), country) if known is not None and known != p.name else (p, country))
+    return out
+
+
 def _audit_extra(checked: _Checked) -> dict[str, Any]:
     return {"sectors": {c: p for c, p in checked.sectors},
             "participants": [{"name": p.name, "role": p.role} for p, _ in checked.participants],
@@ -427,6 +453,8 @@ def upsert_project(ctx: Context, spec: ProjectSpec, match_iati: bool = True,
             checked.fields["code"] = project.code  # the registered id stays
     if project is None:
         return register_project(ctx, spec), "created"
+    checked.participants = as_registered(checked.participants, [
+        (x.organisation.name, x.organisation.iati_ref, x.organisation.aliases) for x in project.participants])
     before = audit.snapshot(project, **_children_state(project))
     # The children first: replacing them flushes (the old rows go before the new ones come), and
     # the project's own changes, set after, then reach the database in one UPDATE, so that its

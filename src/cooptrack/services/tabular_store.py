@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
@@ -22,7 +23,14 @@ from sqlalchemy.types import NullType
 
 from cooptrack.services import audit
 from cooptrack.services.context import Context
-from cooptrack.services.projects import CHECKED_FIELDS, LocationSpec, _audit_extra, _Checked, organisation_aliases
+from cooptrack.services.projects import (
+    CHECKED_FIELDS,
+    LocationSpec,
+    _audit_extra,
+    _Checked,
+    as_registered,
+    organisation_aliases,
+)
 from cooptrack.store.models import (
     AuditEvent,
     Location,
@@ -61,6 +69,9 @@ class Registered:
     sectors: list[tuple[str, Decimal]]  # by DAC code
     participants: list[tuple[str, str, str | None]]  # organisation name, role, organisation country; by id
     locations: list[LocationSpec]  # by id
+    # The participants' organisations as as_registered compares a row's with them: name, IATI
+    # identifier, aliases (only those with an identifier or aliases).
+    organisations: list[tuple[str, str | None, Any]] = field(default_factory=list)
 
     def children_state(self) -> dict[str, Any]:
         """What ``projects._children_state`` gives for the project."""
@@ -70,7 +81,11 @@ class Registered:
 
     def unchanged(self, checked: _Checked) -> bool:
         """What upsert_project would find: every field and child as registered."""
-        return self.fields == checked.fields and self.children_state() == _audit_extra(checked)
+        if self.fields != checked.fields:
+            return False
+        if self.organisations:
+            checked = dc_replace(checked, participants=as_registered(checked.participants, self.organisations))
+        return self.children_state() == _audit_extra(checked)
 
 
 def load_registered(ctx: Context, codes: Sequence[str]) -> dict[str, Registered]:
@@ -97,11 +112,13 @@ def load_registered(ctx: Context, codes: Sequence[str]) -> dict[str, Registered]
                                      order_by=(s.project_id, s.dac_code)):
             if pid in by_id:
                 by_id[pid].sectors.append((code, pct))
-        for pid, name, role, country in _fetch(ctx, (pa.project_id, o.name, pa.role, o.country),
-                                               *_among(pa.project_id, chunk), pa.organisation_id == o.id,
-                                               order_by=(pa.id,)):
+        for pid, name, role, country, ref, aliases in _fetch(
+                ctx, (pa.project_id, o.name, pa.role, o.country, o.iati_ref, o.aliases),
+                *_among(pa.project_id, chunk), pa.organisation_id == o.id, order_by=(pa.id,)):
             if pid in by_id:
                 by_id[pid].participants.append((name, role, country))
+                if ref or aliases:
+                    by_id[pid].organisations.append((name, ref, aliases))
         for pid, *values in _fetch(ctx, (loc.project_id, loc.name, loc.country, loc.admin_area, loc.latitude,
                                          loc.longitude), *_among(loc.project_id, chunk), order_by=(loc.id,)):
             if pid in by_id:
