@@ -18,7 +18,7 @@ from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore
 from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Table, func, select, type_coerce
+from sqlalchemy import JSON, Table, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.types import NullType
 
 from cooptrack.services import audit
@@ -107,22 +107,30 @@ def load_registered(ctx: Context, codes: Sequence[str]) -> dict[str, Registered]
                 reg = Registered(pid, dict(zip(CHECKED_FIELDS, values, strict=True)), status, effective, [], [], [])
                 found[values[0]] = by_id[pid] = reg
     s, pa, o, loc = _table(ProjectSector).c, _table(Participant).c, _table(Organisation).c, _table(Location).c
+    named: dict[int, list[int]] = {}  # organisation -> the projects naming it, a project once per participant
     for chunk in [None] if scan else _chunks(sorted(by_id)):
         for pid, code, pct in _fetch(ctx, (s.project_id, s.dac_code, s.percent), *_among(s.project_id, chunk),
                                      order_by=(s.project_id, s.dac_code)):
             if pid in by_id:
                 by_id[pid].sectors.append((code, pct))
-        for pid, name, role, country, ref, aliases in _fetch(
-                ctx, (pa.project_id, o.name, pa.role, o.country, o.iati_ref, o.aliases),
-                *_among(pa.project_id, chunk), pa.organisation_id == o.id, order_by=(pa.id,)):
+        for pid, org_id, name, role, country in _fetch(
+                ctx, (pa.project_id, o.id, o.name, pa.role, o.country), *_among(pa.project_id, chunk),
+                pa.organisation_id == o.id, order_by=(pa.id,)):
             if pid in by_id:
                 by_id[pid].participants.append((name, role, country))
-                if ref or aliases:
-                    by_id[pid].organisations.append((name, ref, aliases))
+                named.setdefault(org_id, []).append(pid)
         for pid, *values in _fetch(ctx, (loc.project_id, loc.name, loc.country, loc.admin_area, loc.latitude,
                                          loc.longitude), *_among(loc.project_id, chunk), order_by=(loc.id,)):
             if pid in by_id:
                 by_id[pid].locations.append(LocationSpec(*values))
+    # The organisations with another name a row may give them (an IATI identifier, aliases), for
+    # Registered.unchanged: one query over those alone (few), not a JSON value per participant.
+    if named:
+        other_names = or_(o.iati_ref.is_not(None), cast(o.aliases, Text).not_in(("[]", "null")))
+        for org_id, name, ref, aliases in _fetch(ctx, (o.id, o.name, o.iati_ref, o.aliases), other_names,
+                                                 order_by=(o.id,)):
+            for pid in dict.fromkeys(named.get(org_id, ())):
+                by_id[pid].organisations.append((name, ref, aliases))
     return found
 
 
