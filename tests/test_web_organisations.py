@@ -14,32 +14,27 @@ from typing import Any
 import pytest
 from conftest import count_rows
 from fastapi.testclient import TestClient
+from organisation_support import (
+    AKIMAT,
+    BAD_COUNTRY,
+    BAD_KIND,
+    KEXIM,
+    KOTRA,
+    NOT_FOUND,
+    ROADS,
+    SAMRUK,
+    register_organisations,
+)
 from sqlalchemy import event, select
 from web_support import add_test_user, signed_in
 
 from cooptrack.services.organisations import ORGANISATION_TYPES
-from cooptrack.services.projects import ParticipantSpec, ProjectSpec, register_project
 from cooptrack.store.models import AuditEvent, Organisation
 from cooptrack.web import create_app
 from cooptrack.web.i18n import translations
 from cooptrack.web.pages_organisations import KIND_LABELS
 
 HTML = {"accept": "text/html"}
-KEXIM = "Export-Import Bank of Korea"
-SAMRUK = "Samruk-Energy"
-ROADS = "KazAutoZhol"
-AKIMAT = "akimat of Zhambyl Region"  # lower-case first: sorted among the others in any case
-KOTRA = "Korea Trade-Investment Promotion Agency"  # takes part in no project
-PROJECTS = [
-    # code, title, programme, participants (name, role, country, kind, IATI identifier)
-    ("wind-farm", "Zhanatas wind farm", "fresh-wind", [
-        (KEXIM, "funding", "KOR", None, "XI-TEST-KEXIM"), (SAMRUK, "implementing", "Kazakhstan", "70", None)]),
-    ("solar-park", "Solar park near Shymkent", None, [
-        (KEXIM, "funding", "KOR", None, None), (SAMRUK, "accountable", "KAZ", None, None),
-        (SAMRUK, "implementing", "KAZ", None, None)]),
-    ("road-study", "Feasibility study of the Taraz ring road", "fresh-wind", [
-        (ROADS, "implementing", "KAZ", None, None), (AKIMAT, "accountable", "KAZ", "11", None)]),
-]
 # The list's rows in English: name (and aliases), country, type, IATI identifier, projects, roles.
 LIST_EN = {
     AKIMAT: [AKIMAT, "Kazakhstan", "Local Government", "–", "1", "accountable: 1"],
@@ -49,12 +44,6 @@ LIST_EN = {
     SAMRUK: [SAMRUK, "Kazakhstan", "Private Sector", "–", "2", "accountable: 1, implementing: 2"],
 }
 EVERYONE = [AKIMAT, KEXIM, ROADS, KOTRA, SAMRUK]
-KIND_CODES = "10, 11, 15, 21, 22, 23, 24, 30, 40, 60, 70, 71, 72, 73, 80, 90"
-BAD_KIND = (f"kind '99' is not an IATI OrganisationType code; use one of {KIND_CODES} (e.g. 10 government, "
-            "40 multilateral, 70 private sector)")
-BAD_COUNTRY = ("country 'Atlantis' is not a known country; use an ISO 3166 code (KAZ, KOR) or a name such as "
-               "'Kazakhstan' or 'South Korea'")
-NOT_FOUND = "organisation 999 does not exist; `cooptrack organisation list` shows the ids"
 MEANWHILE = ("Someone changed this record while you were editing it. Nothing was saved. Compare, then save again to "
              "keep your values.")
 CSRF = "the form's security token is missing or out of date; reload the page and try again"
@@ -68,14 +57,7 @@ def orgs(demo_db, write, prepare):
 
     def build():
         with write() as ctx:
-            ctx.session.add_all([
-                Organisation(name=KEXIM, country="KOR", kind="10", iati_ref="XI-TEST-KEXIM",
-                             aliases=["KEXIM", "Korea Eximbank"]),
-                Organisation(name=KOTRA, country="KOR", kind="10", aliases=["KOTRA"])])
-            ctx.session.flush()
-            for code, title, programme, people in PROJECTS:
-                register_project(ctx, ProjectSpec(code, title, programme=programme,
-                                                  participants=[ParticipantSpec(*p) for p in people]))
+            register_organisations(ctx)
             for name, role in (("erin", "editor"), ("vic", "viewer")):
                 add_test_user(ctx, name, role)
             return {o.name: o.id for o in ctx.session.scalars(select(Organisation))}
