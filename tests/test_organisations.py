@@ -251,6 +251,18 @@ def test_a_name_or_identifier_of_another_organisation_is_refused_naming_it(orgs,
         assert update_organisation(ctx, ids[ROADS], {"name": SAMRUK.upper()}, 1).name == "SAMRUK-ENERGY"
 
 
+def test_a_taken_name_and_a_bad_value_are_reported_together(orgs, store, write):
+    """The findings that need the database come with the others, not after they are fixed."""
+    ids = orgs["ids"]
+    before = count_rows(store)
+    with pytest.raises(InvalidInput) as refused, write() as ctx:
+        update_organisation(ctx, ids[ROADS], {"name": SAMRUK, "country": "Atlantis"}, 1)
+    assert findings_of(refused.value) == [
+        ("unknown_country", "country", "Atlantis", BAD_COUNTRY),
+        ("name_taken", "name", SAMRUK, f"name '{SAMRUK}' is organisation {ids[SAMRUK]}'s already; choose another name")]
+    assert count_rows(store) == before
+
+
 def test_a_name_taken_meanwhile_by_another_writer_is_refused_as_a_finding(orgs, store, write):
     """Two writers give two organisations the same name at once: the second is refused with the
     finding the check gives, never with the database's unique constraint (on PostgreSQL it waits

@@ -147,26 +147,32 @@ def _optional(value: Any) -> str | None:
     return str(value)
 
 
-def _checked(changes: dict[str, Any]) -> dict[str, Any]:
-    """The values to store, once every one is valid (checked as a participant's when a project is
-    registered: the name as a text of at most 300 characters, the country as any country name or
-    ISO code); else every finding at once."""
+def _checked(changes: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    """The values that are valid (checked as a participant's when a project is registered: the name
+    as a text of at most 300 characters, the country as any country name or ISO code), and the
+    findings of the others: the caller adds what needs the database and reports them together."""
     checks = Checks()
     values: dict[str, Any] = {}
+
+    def check(key: str, find: Callable[[], Any]) -> None:
+        known = len(checks.findings)
+        value = find()
+        if len(checks.findings) == known:
+            values[key] = value
+
     if "name" in changes:
-        values["name"] = checks.run(validate.text, changes["name"], "name", True, NAME_LIMIT)
+        check("name", lambda: checks.run(validate.text, changes["name"], "name", True, NAME_LIMIT))
     if "country" in changes:
-        given = _optional(changes["country"])
-        values["country"] = checks.run(resolve_country, given.strip(), "country") if given else None
+        country = _optional(changes["country"])
+        check("country", lambda: checks.run(resolve_country, country.strip(), "country") if country else None)
     if "kind" in changes:
-        given = _optional(changes["kind"])
-        values["kind"] = checks.run(organisation_kind, given) if given else None
+        kind = _optional(changes["kind"])
+        check("kind", lambda: checks.run(organisation_kind, kind) if kind else None)
     if "iati_ref" in changes:
-        values["iati_ref"] = checks.run(validate.text, changes["iati_ref"], "iati_ref", False, IATI_REF_LIMIT)
+        check("iati_ref", lambda: checks.run(validate.text, changes["iati_ref"], "iati_ref", False, IATI_REF_LIMIT))
     if "aliases" in changes:
-        values["aliases"] = _aliases(checks, changes["aliases"])
-    checks.done()
-    return values
+        check("aliases", lambda: _aliases(checks, changes["aliases"]))
+    return values, checks.findings
 
 
 MERGE = "`cooptrack organisation merge`"
@@ -254,11 +260,12 @@ def update_organisation(ctx: Context, organisation_id: int, changes: dict[str, A
         raise InvalidInput.from_findings([
             Finding("unknown_field", f"an organisation has no editable field '{k}'; editable: "
                     f"{', '.join(ORGANISATION_FIELDS)}", field=k) for k in extra])
-    values = {k: v for k, v in _checked(changes).items() if getattr(org, k) != v}
+    valid, findings = _checked(changes)
+    values = {k: v for k, v in valid.items() if getattr(org, k) != v}
     added = [a for a in values.get("aliases", []) if a not in (org.aliases or [])]
-    taken = _taken(ctx, org, values, added)
-    if taken:
-        raise InvalidInput.from_findings(taken)
+    findings += _taken(ctx, org, values, added)  # every finding at once, the database's too
+    if findings:
+        raise InvalidInput.from_findings(findings)
     if not values:
         return org
     before = audit.snapshot(org)
