@@ -197,18 +197,20 @@ INDUSTRIES = ("Information and communication technologies; Digitalisation; Fourt
                  "error: parties[1] 'XXX' is not a known country; use an ISO 3166 code (KAZ, KOR) or a name such "
                  "as 'Kazakhstan' or 'South Korea'\n", id="unknown-party"),
     pytest.param(("--party", "KAZ"),
-                 "error: a programme needs at least two parties, e.g. [\"KAZ\", \"KOR\"]\n", id="one-party"),
+                 "error: a programme needs at least two parties, e.g. KAZ and KOR\n", id="one-party"),
     pytest.param(("--party", "KAZ", "--party", "UZB"),
                  "error: party KOR cannot be removed: programme 'fresh-wind' names it as reporter or partner in "
                  "target 1 and 8 commodities of its trade; keep KOR among the parties, or first give those targets "
                  "another reporter and partner\n", id="party-in-use"),
     pytest.param(("--industry", "Mining=32210"),
                  "error: industry 'Infrastructure' cannot be removed: 1 project is filed under it (bakad); file them "
-                 "under another industry first, or keep it (to rename it, give its current name as renamed_from)\n",
+                 "under another industry first, or keep it (a rename keeps them: renamed_from in the API, "
+                 "--rename-industry on the command line)\n",
                  id="industry-in-use"),
     pytest.param(("--industry", "",),
                  "error: industry 'Infrastructure' cannot be removed: 1 project is filed under it (bakad); file them "
-                 "under another industry first, or keep it (to rename it, give its current name as renamed_from)\n",
+                 "under another industry first, or keep it (a rename keeps them: renamed_from in the API, "
+                 "--rename-industry on the command line)\n",
                  id="no-industries"),
     pytest.param(("--industry", "Infrastructure=21020", "--industry", "Energy=2321"),
                  "error: industries[1].dac_codes '2321' is not a DAC 5-digit sector code; see `cooptrack codes "

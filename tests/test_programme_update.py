@@ -121,8 +121,8 @@ def test_the_same_parties_again_change_nothing(world, demo_db, read):
 
 
 @pytest.mark.parametrize("parties, expected", [
-    (["KAZ"], [("too_few_parties", "parties", None, 'a programme needs at least two parties, e.g. ["KAZ", "KOR"]')]),
-    ([], [("too_few_parties", "parties", None, 'a programme needs at least two parties, e.g. ["KAZ", "KOR"]')]),
+    (["KAZ"], [("too_few_parties", "parties", None, 'a programme needs at least two parties, e.g. KAZ and KOR')]),
+    ([], [("too_few_parties", "parties", None, 'a programme needs at least two parties, e.g. KAZ and KOR')]),
     (["KAZ", "KOR", "Kazakhstan"], [("duplicate_party", "parties[2]", "Kazakhstan",
                                       "party 'Kazakhstan' is listed twice")]),
     (["KAZ", "KOR", "Atlantis"], [("unknown_country", "parties[2]", "Atlantis",
@@ -226,7 +226,8 @@ def test_an_industry_projects_are_filed_under_stays(world, demo_db):
     assert findings(refused) == [(
         "industry_in_use", "industries", "Infrastructure",
         "industry 'Infrastructure' cannot be removed: 1 project is filed under it (bakad); file them under another "
-        "industry first, or keep it (to rename it, give its current name as renamed_from)")]
+        "industry first, or keep it (a rename keeps them: renamed_from in the API, --rename-industry on the command "
+        "line)")]
     # a new name without renamed_from is another industry: the old one would go
     renamed = patch(client, who["editor"], {"industries": [{"name": "Roads", "dac_codes": ["21020"]}]}, '"1"')
     assert [(c, v) for c, _, v, _ in findings(renamed)] == [("industry_in_use", "Infrastructure")]
@@ -244,8 +245,8 @@ def test_every_project_filed_under_an_industry_is_counted(store, write):
         update_programme(ctx, "uz-kr", {"industries": []}, 2)
     assert refused.value.findings[0].message == (
         "industry 'Roads' cannot be removed: 7 projects are filed under it (road-0, road-1, road-2, road-3, road-4 "
-        "and 2 more); file them under another industry first, or keep it (to rename it, give its current name as "
-        "renamed_from)")
+        "and 2 more); file them under another industry first, or keep it (a rename keeps them: renamed_from in the "
+        "API, --rename-industry on the command line)")
 
 
 @pytest.mark.parametrize("industries, expected", [

@@ -169,7 +169,7 @@ def _checked_parties(ctx: Context, programme: Programme, given: Any, checks: Che
                     "parties")
         return None
     found = len(checks.findings)
-    parties = check_parties(checks, given, 'e.g. ["KAZ", "KOR"]')
+    parties = check_parties(checks, given, "e.g. KAZ and KOR")
     if len(checks.findings) > found:
         return None
     for country in [x.country for x in programme.parties if x.country not in parties]:
@@ -257,8 +257,9 @@ def _checked_industries(ctx: Context, programme: Programme, given: Any, checks: 
         if projects:
             checks.fail("industry_in_use", f"industry '{name}' cannot be removed: {len(projects)} "
                         f"{'project is' if len(projects) == 1 else 'projects are'} filed under it "
-                        f"({_some(projects)}); file them under another industry first, or keep it (to rename "
-                        "it, give its current name as renamed_from)", "industries", name)
+                        f"({_some(projects)}); file them under another industry first, or keep it (a rename "
+                        "keeps them: renamed_from in the API, --rename-industry on the command line)",
+                        "industries", name)
     return plan if len(checks.findings) == found else None
 
 
