@@ -135,6 +135,8 @@ class Page(HTMLParser):
         values = {}
         for e in self.elements:
             if e["tag"] == "input" and "name" in e:
+                if e.get("type") in ("radio", "checkbox") and "checked" not in e:
+                    continue
                 values[e["name"]] = e.get("value", "")
             elif e["tag"] == "textarea":
                 values[e["name"]] = e["text"].removeprefix("\n")
@@ -503,6 +505,170 @@ def test_the_form_needs_the_token_and_an_editor(app, orgs, store, read):
     assert error_message(parse(erin.post("/organisations/999/edit", data=form, headers=HTML), 404)) == NOT_FOUND
 
 
+# -- the merge form ------------------------------------------------------------------------------------
+
+MERGE_TITLE = "Merge another organisation into this one"
+MERGE_STALE = ("Someone changed this organisation while you were filling in the form. Nothing was merged. Check it, "
+               "then merge again.")
+
+
+def merge_form(client: TestClient, org_id: int) -> tuple[Page, dict[str, str]]:
+    page = get(client, f"/organisations/{org_id}/merge")
+    return page, page.form()
+
+
+def merge_events(read) -> list[tuple[str, str, str, str | None]]:
+    with read() as ctx:
+        return [(e.actor, e.action, e.entity_id, e.request_id) for e in ctx.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "organisation", AuditEvent.action.in_(("merge", "delete")))
+            .order_by(AuditEvent.id))]
+
+
+def participations(page: Page) -> list[tuple[str, str]]:
+    return [(e["data-project"], e["data-role"]) for e in page.all("participation")]
+
+
+def test_the_merge_link_and_form_are_for_editors(app, orgs):
+    erin = signed_in(app, "erin")
+    link = get(erin, f"/organisations/{orgs[ROADS]}").one("organisation-merge")
+    assert (link["href"], flat(link["text"])) == (f"/organisations/{orgs[ROADS]}/merge", MERGE_TITLE)
+    assert get(TestClient(app), f"/organisations/{orgs[ROADS]}").all("organisation-merge") == []
+    assert get(signed_in(app, "vic"), f"/organisations/{orgs[ROADS]}").all("organisation-merge") == []
+    page, form = merge_form(erin, orgs[ROADS])
+    assert [flat(e["text"]) for e in page.elements if e["tag"] == "h1"] == [MERGE_TITLE]
+    options = page.control("other")["options"]
+    assert [(o["value"], flat(o["text"])) for o in options] == [("", "–")] + [
+        (str(orgs[n]), f"{n} ({orgs[n]})") for n in EVERYONE if n != ROADS]
+    assert {k: v for k, v in form.items() if k != "csrf"} == {
+        "version": "1", "other": "", "country": "keep", "kind": "keep", "iati_ref": "keep"}
+    assert form["csrf"]
+    assert [[flat(label["text"]) for label in page.one(f"choice-{f}")["children"] if label["tag"] == "label"]
+            for f in ("country", "kind", "iati_ref")] == [["keep this one's", "take the other's"]] * 3
+    assert [flat(page.one(f"choice-{f}")["text"]).split(" keep")[0] for f in ("country", "kind", "iati_ref")] == [
+        "Country", "Organisation type", "IATI identifier"]
+    assert page.text("choices-explained") == ("Used only when the two organisations hold different values; a value "
+                                              "only one of them holds is kept.")
+    assert flat(page.one("merge")["text"]) == "Merge"
+
+
+def test_a_merge_moves_the_projects_audits_and_shows_the_kept_one(app, orgs, read):
+    erin = signed_in(app, "erin")
+    keep, other = orgs[ROADS], orgs[AKIMAT]
+    _page, form = merge_form(erin, keep)
+    done = erin.post(f"/organisations/{keep}/merge", data=form | {"other": str(other)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/organisations/{keep}"
+    page = get(erin, f"/organisations/{keep}")
+    assert participations(page) == [("road-study", "accountable"), ("road-study", "implementing")]
+    assert facts(page, "organisation-details") == [
+        ("Id", str(keep)), ("Country", "Kazakhstan"), ("Organisation type", "Local Government (11)"),
+        ("IATI identifier", "–"), ("Also known as", AKIMAT)]
+    assert merge_events(read) == [("erin", "merge", str(keep), done.headers["x-request-id"]),
+                                  ("erin", "delete", str(other), done.headers["x-request-id"])]
+    assert stored(read, keep) == (ROADS, "KAZ", "11", None, [AKIMAT], 2)
+    with read() as ctx:
+        assert ctx.session.get(Organisation, other) is None
+    assert error_message(get(erin, f"/organisations/{other}", 404)) == f"organisation {other} does not exist; " \
+        "`cooptrack organisation list` shows the ids"
+
+
+def kind_conflict(orgs) -> str:
+    return (f"kind differs: organisation {orgs[SAMRUK]} ({SAMRUK}) has '70', organisation {orgs[AKIMAT]} ({AKIMAT}) "
+            "has '11'; say which to keep (--prefer-keep kind or --prefer-other kind; in the API prefer_keep or "
+            "prefer_other)")
+
+
+def test_a_conflict_nobody_decided_is_refused_with_nothing_merged(app, orgs, store, read):
+    """The form always sends a choice (keep by default); a form without one leaves the conflict to the service."""
+    erin = signed_in(app, "erin")
+    keep, other = orgs[SAMRUK], orgs[AKIMAT]
+    _page, form = merge_form(erin, keep)
+    before = count_rows(store)
+    undecided = {k: v for k, v in form.items() if k != "kind"} | {"other": str(other)}
+    page = parse(erin.post(f"/organisations/{keep}/merge", data=undecided), 422)
+    assert page.texts("error-kind") == [kind_conflict(orgs)]
+    assert page.all("error-other") == [] and page.all("form-errors") == [] and page.all("changed-meanwhile") == []
+    kept = page.form()
+    assert (kept["other"], kept["version"], kept["kind"]) == (str(other), "1", "keep")
+    assert count_rows(store) == before and merge_events(read) == []
+    assert stored(read, keep) == (SAMRUK, "KAZ", "70", None, [], 1)
+    assert stored(read, other) == (AKIMAT, "KAZ", "11", None, [], 1)
+
+
+@pytest.mark.parametrize("choice, kind", [pytest.param("other", "11", id="take-the-others"),
+                                          pytest.param("keep", "70", id="keep-this-ones-the-default")])
+def test_a_chosen_value_decides_the_conflict(app, orgs, read, choice, kind):
+    erin = signed_in(app, "erin")
+    keep, other = orgs[SAMRUK], orgs[AKIMAT]
+    _page, form = merge_form(erin, keep)
+    done = erin.post(f"/organisations/{keep}/merge", data=form | {"other": str(other), "kind": choice},
+                     follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/organisations/{keep}"
+    assert stored(read, keep) == (SAMRUK, "KAZ", kind, None, [AKIMAT], 2)
+    assert [action for _actor, action, _id, _request in merge_events(read)] == ["merge", "delete"]
+    assert participations(get(erin, f"/organisations/{keep}")) == [
+        ("road-study", "accountable"), ("solar-park", "accountable"), ("solar-park", "implementing"),
+        ("wind-farm", "implementing")]
+
+
+@pytest.mark.parametrize("other, message", [
+    pytest.param("{keep}", "organisation {keep} cannot be merged with itself; give the number of another "
+                           "organisation to merge into it", id="itself"),
+    pytest.param("999", NOT_FOUND, id="unknown"),
+    pytest.param("kotra", "other 'kotra' is not a whole number", id="not-a-number"),
+])
+def test_a_refused_other_is_shown_beside_the_choice(app, orgs, store, read, other, message):
+    erin = signed_in(app, "erin")
+    keep = orgs[ROADS]
+    _page, form = merge_form(erin, keep)
+    before = count_rows(store)
+    page = parse(erin.post(f"/organisations/{keep}/merge", data=form | {"other": other.format(keep=keep)}), 422)
+    assert page.texts("error-other") == [message.format(keep=keep)]
+    assert page.one("merge-explained") and page.all("form-errors") == []
+    assert count_rows(store) == before and merge_events(read) == []
+    assert stored(read, keep) == (ROADS, "KAZ", None, None, [], 1)
+
+
+def test_a_stale_merge_form_is_refused_and_merges_only_when_sent_again(app, orgs, store, read):
+    erin = signed_in(app, "erin")
+    keep, other = orgs[ROADS], orgs[AKIMAT]
+    _page, form = merge_form(erin, keep)
+    _page, edit = edit_form(erin, keep)
+    assert erin.post(f"/organisations/{keep}/edit", data=edit | {"iati_ref": "XI-TEST-ROADS"},
+                     follow_redirects=False).status_code == 303
+    before = count_rows(store)
+    page = parse(erin.post(f"/organisations/{keep}/merge", data=form | {"other": str(other), "kind": "other"}), 409)
+    assert page.text("changed-meanwhile") == MERGE_STALE
+    assert count_rows(store) == before and merge_events(read) == []
+    assert stored(read, keep) == (ROADS, "KAZ", None, "XI-TEST-ROADS", [], 2)
+    assert stored(read, other) == (AKIMAT, "KAZ", "11", None, [], 1)
+    again = page.form()
+    assert (again["version"], again["other"], again["kind"]) == ("2", str(other), "other")
+    assert erin.post(f"/organisations/{keep}/merge", data=again, follow_redirects=False).status_code == 303
+    assert stored(read, keep) == (ROADS, "KAZ", "11", "XI-TEST-ROADS", [AKIMAT], 3)
+
+
+def test_the_merge_needs_the_token_and_an_editor(app, orgs, store, read):
+    keep, other = orgs[ROADS], orgs[AKIMAT]
+    url = f"/organisations/{keep}/merge"
+    erin, vic, anonymous = signed_in(app, "erin"), signed_in(app, "vic"), TestClient(app)
+    _page, form = merge_form(erin, keep)
+    form |= {"other": str(other)}
+    before = count_rows(store)
+    without = {k: v for k, v in form.items() if k != "csrf"}
+    for sent in (form | {"csrf": "forged"}, form | {"csrf": ""}, without):
+        assert error_message(parse(erin.post(url, data=sent, headers=HTML), 403)) == CSRF
+    no_role = ("user 'vic' has the role viewer, which may not edit; an admin can change it with "
+               "`cooptrack user set NAME --role ...`")
+    assert error_message(get(vic, url, 403)) == no_role
+    assert error_message(parse(vic.post(url, data=form, headers=HTML), 403)) == no_role
+    sign_in = "sign in, or send 'Authorization: Bearer <token>'; `cooptrack token create USER` makes a token"
+    assert error_message(get(anonymous, url, 401)) == sign_in
+    assert error_message(parse(anonymous.post(url, data=form, headers=HTML), 401)) == sign_in
+    assert count_rows(store) == before and merge_events(read) == []
+    assert stored(read, keep) == (ROADS, "KAZ", None, None, [], 1)
+    assert error_message(get(erin, "/organisations/999/merge", 404)) == NOT_FOUND
+
+
 # -- Russian ---------------------------------------------------------------------------------------------
 
 
@@ -542,6 +708,13 @@ def test_the_pages_in_russian(app, orgs):
     assert [flat(o["text"]) for o in form.control("kind")["options"]][:3] == [
         "–", "10 Государственный орган", "11 Местный орган власти"]
     assert flat(form.one("save")["text"]) == "Сохранить"
+    assert flat(get(erin, f"/organisations/{orgs[KEXIM]}").one("organisation-merge")["text"]) == (
+        "Присоединить к этой организации другую")
+    merge = get(erin, f"/organisations/{orgs[KEXIM]}/merge")
+    assert [flat(e["text"]) for e in merge.elements if e["tag"] == "h1"] == ["Присоединить к этой организации другую"]
+    assert [flat(label["text"]) for label in merge.one("choice-kind")["children"] if label["tag"] == "label"] == [
+        "оставить значение этой", "взять значение другой"]
+    assert flat(merge.one("merge")["text"]) == "Объединить"
 
 
 def test_every_organisation_type_has_its_name_and_a_russian_one():

@@ -3,11 +3,16 @@ filtered by country and type), an organisation with the projects it takes part i
 form for editors. Each calls the same service function as the API route (GET and PATCH
 /api/v1/organisations); the form carries the session's CSRF token, an invalid one comes back with
 each finding beside its field and nothing written, and an edit based on an outdated version comes
-back with what changed meanwhile, and is saved only when sent again.
+back with what changed meanwhile, and is saved only when sent again. The merge form, for
+editors, calls `merge_organisations` as `POST /api/v1/organisations/{id}/merge` does: another
+organisation merged into this one, with a choice of which value stays where both hold different
+ones; a refusal comes back with its messages and nothing merged, and a form based on an outdated
+version of this organisation comes back saying so.
 
     /organisations                 the register, ?search=&country=&kind=      (read)
     /organisations/{id}            an organisation and its participations    (read)
     /organisations/{id}/edit       correct an organisation                    (editor)
+    /organisations/{id}/merge      merge another organisation into this one   (editor)
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from cooptrack.errors import InvalidInput, StaleVersion
 from cooptrack.findings import Finding
 from cooptrack.services.context import Context
 from cooptrack.services.organisations import (
+    MERGE_FIELDS,
     ORGANISATION_FIELDS,
     ORGANISATION_TYPES,
     list_organisations,
+    merge_organisations,
     organisation_detail,
     update_organisation,
 )
@@ -147,4 +154,58 @@ async def organisation_save(request: Request, organisation_id: RecordId) -> Resp
     except InvalidInput as exc:
         errors, loose = place(exc.findings or [Finding("invalid", exc.message)], FIELDS)
         return _form(request, 422, o=view, values=given, version=version, errors=errors, loose=loose)
+    return RedirectResponse(f"/organisations/{organisation_id}", status_code=303)
+
+
+# -- the merge form -------------------------------------------------------------------------------
+
+# Each field of MERGE_FIELDS is a radio choice: "keep" this organisation's value (the default) or
+# take the "other"'s; the service uses it only where both hold different values.
+MERGE_CHOICES = ("keep", "other")
+
+
+def _merge_form(request: Request, organisation_id: int, status: int = 200, **context: Any) -> Response:
+    """The form as this organisation is saved now; the others offered by name, as the register lists them."""
+    with store_of(request).read() as session:
+        ctx = Context(session, actor="web")
+        view = organisation_detail(ctx, organisation_id)
+        others = [o for o in list_organisations(ctx) if o["id"] != organisation_id]
+    context.setdefault("values", {"other": "", **dict.fromkeys(MERGE_FIELDS, "keep")})
+    context.setdefault("version", view["version"])
+    context.setdefault("errors", {})
+    context.setdefault("loose", [])
+    context.setdefault("stale", False)
+    return _render(request, "organisation_merge.html", status=status, o=view, others=others,
+                   merge_fields=MERGE_FIELDS, **context)
+
+
+@router.get("/organisations/{organisation_id}/merge")
+def organisation_merge_form(request: Request, organisation_id: RecordId) -> Response:
+    signed_in(request, "edit")
+    return _merge_form(request, organisation_id)
+
+
+@router.post("/organisations/{organisation_id}/merge")
+async def organisation_merge(request: Request, organisation_id: RecordId) -> Response:
+    """The organisation chosen is merged into this one by `merge_organisations`, at the version the
+    form was shown with (the other's is not checked: it is chosen by name when the form is sent); a
+    field whose choice is "other" is in prefer_other, "keep" in prefer_keep, neither when none was
+    sent (a conflict there is refused)."""
+    actor = signed_in(request, "edit")
+    form = await form_of(request)
+    values = {name: str(form.get(name, "")).strip() for name in ("other", *MERGE_FIELDS)}
+    version = int_param(str(form.get("version", "")), "version", 0)
+    chosen = {choice: [f for f in MERGE_FIELDS if values[f] == choice] for choice in MERGE_CHOICES}
+    try:
+        other = int_param(values["other"], "other", 0)
+        with store_of(request).write() as session:
+            merge_organisations(Context(session, actor=actor, request_id=getattr(request.state, "request_id", None)),
+                                organisation_id, other, keep_version=version, prefer_other=chosen["other"],
+                                prefer_keep=chosen["keep"])
+    except StaleVersion:
+        return _merge_form(request, organisation_id, 409, values=values, stale=True)
+    except InvalidInput as exc:
+        errors, loose = place(exc.findings or [Finding("invalid", exc.message)], ("other", *MERGE_FIELDS))
+        return _merge_form(request, organisation_id, 422, values=values, version=version, errors=errors,
+                           loose=loose)
     return RedirectResponse(f"/organisations/{organisation_id}", status_code=303)
