@@ -265,8 +265,8 @@ def test_a_lost_race_is_a_message_and_exit_code_1():
         raise StaleDataError("UPDATE statement on table 'projects' expected to update 1 row(s); 0 were matched.")
 
     @command(app, "other")
-    def other() -> None:  # a second command, so that Typer keeps the names
-        pass
+    def other() -> None:
+        """A second command, so that Typer keeps the names (with one it would run it bare)."""
 
     result = CliRunner().invoke(app, ["race"])
     assert result.exit_code == 1
